@@ -1,0 +1,117 @@
+"""Build or update the index: only new or changed documents are chunked, only unseen text is embedded."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag import store
+from rag.chunk import chunk_document
+from rag.config import ChunkConfig
+from rag.embed import Embedder
+from rag.errors import CorpusError, IndexMismatchError
+from rag.types import Chunk, Document
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What an update did."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: int
+    chunks: int
+    embedded: int
+    written: bool
+
+
+def _previous(index_dir: Path, embedder_id: str, rebuild: bool) -> store.Index | None:
+    if rebuild or not store.exists(index_dir):
+        return None
+    index = store.load(index_dir)
+    built_by = index.manifest.get("embedder", {}).get("id")
+    if built_by != embedder_id:
+        raise IndexMismatchError(
+            f"index in {index_dir}/ was built with embedder {built_by!r}, the configuration names {embedder_id!r}; "
+            "run `rag index --rebuild`"
+        )
+    return index
+
+
+def update_index(
+    index_dir: Path,
+    documents: list[Document],
+    embedder: Embedder,
+    chunking: ChunkConfig,
+    factory: str = "Flat",
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Brings the index in `index_dir` up to date with `documents`.
+
+    Unchanged documents keep their chunks and vectors; a changed chunker setting re-chunks everything,
+    but text embedded before is never embedded again. Nothing is written when nothing changed.
+
+    Raises:
+        CorpusError: there are no documents.
+        IndexMismatchError: the existing index was built by another embedder.
+    """
+    if not documents:
+        raise CorpusError("the corpus has no readable digests (.md, .txt, .pdf); add files or fix the path")
+    with store.write_lock(index_dir):
+        old = _previous(index_dir, embedder.id, rebuild)
+        old_docs = old.manifest["documents"] if old else {}
+        same_chunking = old is not None and old.manifest.get("chunker") == asdict(chunking)
+        current = {d.doc_id: d for d in documents}
+        added = [i for i in current if i not in old_docs]
+        removed = [i for i in old_docs if i not in current]
+        changed = [i for i in current if i in old_docs and old_docs[i]["sha256"] != current[i].sha256]
+        if old is not None and same_chunking and not (added or removed or changed):
+            return BuildReport([], [], [], len(current), len(old.chunks), 0, written=False)
+
+        keep = {i for i in current if i not in added and i not in changed} if same_chunking else set()
+        kept: dict[str, list[Chunk]] = defaultdict(list)
+        for chunk in old.chunks if old is not None else []:
+            if chunk.doc_id in keep:
+                kept[chunk.doc_id].append(chunk)
+        chunks: list[Chunk] = []
+        for doc_id, doc in current.items():
+            chunks.extend(kept[doc_id] if doc_id in keep else chunk_document(doc, chunking))
+
+        # The embedding cache: vectors of the previous index, keyed by the hash of the embedded text.
+        cache: dict[str, np.ndarray] = {}
+        if old is not None:
+            cache = {c.embed_hash: old.vectors[row] for row, c in enumerate(old.chunks)}
+        todo = sorted({c.embed_hash: c.embed_text for c in chunks if c.embed_hash not in cache}.items())
+        batch = 32
+        for start in range(0, len(todo), batch):
+            part = todo[start : start + batch]
+            vectors = embedder.embed_passages([text for _, text in part])
+            cache.update(zip([h for h, _ in part], vectors, strict=True))
+            if progress:
+                progress(min(start + batch, len(todo)), len(todo))
+        vectors = np.stack([cache[c.embed_hash] for c in chunks]).astype(np.float32)
+
+        per_doc = Counter(c.doc_id for c in chunks)
+        manifest = {
+            "embedder": {"id": embedder.id, "dim": int(vectors.shape[1])},
+            "chunker": asdict(chunking),
+            "index_factory": factory,
+            "documents": {
+                i: {"sha256": d.sha256, "title": d.title, "date": d.date, "chunks": per_doc[i]}
+                for i, d in current.items()
+            },
+        }
+        store.save(index_dir, manifest, chunks, vectors, factory)
+        logger.info("indexed %d documents, %d chunks, %d embedded", len(current), len(chunks), len(todo))
+        return BuildReport(added, changed, removed, len(keep), len(chunks), len(todo), written=True)

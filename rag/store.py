@@ -1,0 +1,175 @@
+"""The index on disk: a FAISS index, its vectors, chunk records and a manifest, swapped in atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.types import Chunk
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# CURRENT names the generation folder readers use; a new generation is written in full, then CURRENT is
+# replaced in one rename, so a crash at any point leaves the previous index loadable (as LevelDB does).
+POINTER = "CURRENT"
+FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "faiss.index")
+
+
+@dataclass(frozen=True)
+class Index:
+    """A loaded index. `vectors[i]` and FAISS row i belong to `chunks[i]`."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss_index: Any
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Returns (row, inner product) pairs for the k nearest chunks, best first."""
+        k = min(k, len(self.chunks))
+        if k == 0:
+            return []
+        scores, rows = self.faiss_index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+
+def _current(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return index_dir / name
+
+
+def exists(index_dir: Path) -> bool:
+    return _current(index_dir) is not None
+
+
+def build_faiss(vectors: np.ndarray, factory: str) -> Any:
+    """Builds a FAISS inner-product index over normalized vectors from an index_factory string."""
+    import faiss
+
+    dim = vectors.shape[1]
+    try:
+        index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as e:
+        raise RagError(f"index.factory '{factory}' is not a valid FAISS index_factory string ({e})") from None
+    if not index.is_trained:
+        index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def load(index_dir: Path) -> Index:
+    """Loads the current generation of the index in `index_dir`.
+
+    Raises:
+        IndexMissingError: no index has been built there.
+        IndexMismatchError: the index is from another format version, or damaged.
+    """
+    import faiss
+
+    path = _current(index_dir)
+    if path is None:
+        raise IndexMissingError(f"no index in {index_dir}/; build it with `rag index`")
+    repair = "run `rag index --rebuild` to rebuild it"
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index in {index_dir}/ has format version {manifest.get('format_version')}, "
+                f"this program reads version {FORMAT_VERSION}; {repair}"
+            )
+        with open(path / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [Chunk(**json.loads(line)) for line in f]
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        faiss_index = faiss.read_index(str(path / "faiss.index"))
+    except IndexMismatchError:
+        raise
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as e:
+        raise IndexMismatchError(f"index in {index_dir}/ is damaged ({type(e).__name__}: {e}); {repair}") from None
+    counts = {len(chunks), vectors.shape[0], faiss_index.ntotal, manifest.get("chunks")}
+    if len(counts) != 1:
+        raise IndexMismatchError(f"index in {index_dir}/ is damaged (its files disagree on the chunk count); {repair}")
+    return Index(path, manifest, chunks, vectors, faiss_index)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save(index_dir: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray, factory: str) -> Path:
+    """Writes a new generation and makes it current in one atomic rename.
+
+    The generation it replaces stays on disk until the next save, so a reader that resolved CURRENT a
+    moment ago can still finish loading it.
+    """
+    import faiss
+
+    previous = _current(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    manifest = {**manifest, "format_version": FORMAT_VERSION, "chunks": len(chunks), "built_at": time.time()}
+    gen = Path(tempfile.mkdtemp(prefix="gen-", dir=index_dir))
+    try:
+        with open(gen / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for chunk in chunks:
+                f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
+        np.save(gen / "vectors.npy", vectors)
+        faiss.write_index(build_faiss(vectors, factory), str(gen / "faiss.index"))
+        _write_json(gen / "manifest.json", manifest)
+        for name in FILES:
+            with open(gen / name, "rb+") as f:
+                os.fsync(f.fileno())
+        pointer = index_dir / f".{POINTER}.tmp"
+        pointer.write_text(gen.name, encoding="utf-8")
+        os.replace(pointer, index_dir / POINTER)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    for old in index_dir.glob("gen-*"):
+        if old not in (gen, previous):
+            shutil.rmtree(old, ignore_errors=True)
+    logger.info("wrote index generation %s (%d chunks)", gen.name, len(chunks))
+    return gen
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `index_dir` so two builds never write at once.
+
+    Raises:
+        RagError: another build holds the lock.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RagError(f"another `rag index` is writing {index_dir}/; wait for it to finish") from None
+        yield

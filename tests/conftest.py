@@ -1,0 +1,86 @@
+"""Shared fixtures: fakes for fast tests, the real default embedder (loaded once) for slow ones."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embed import normalize
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev.jsonl"
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-tokens embedder: texts sharing words (or CJK characters) end up close."""
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.calls: list[str] = []
+
+    @property
+    def id(self) -> str:
+        return f"hashing-{self.dim}"
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in re.findall(r"[\u4e00-\u9fff]|\w+", text.lower()):
+                out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+        out[:, 0] += 1e-3  # keeps empty texts from being zero vectors
+        return normalize(out)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls.extend(texts)
+        return self._embed(texts)
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A small corpus folder: one daily report with two papers and one plain-text weekly."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "daily-2026-01-05.md").write_text(
+        "# Daily Papers Report\n**Date**: 2026-01-05\n\n"
+        "## 📄 VidGen: Long Video Generation\n\n- **链接**: https://example.org/papers/1\n\n"
+        "1. **应用领域**：\n   视频生成。\n\n2. **一句话核心贡献**：\n   提出 VidGen，生成长达 10 分钟的视频。\n\n"
+        "============================================================\n\n"
+        "## 📄 MathRL: Reinforcement Learning for Math\n\n- **链接**: https://example.org/papers/2\n\n"
+        "### 5. 实验效果\n在 GSM8K 上准确率提高了 **12.5%**。\n",
+        encoding="utf-8",
+    )
+    (root / "weekly-2025-06.txt").write_text(
+        "AI weekly report. Qwen3-Embedding-8B scores 70.58 on MMTEB. 本周点评：嵌入模型进展很快。\n", encoding="utf-8"
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_embedder_session():
+    from rag.config import EmbedConfig
+    from rag.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(EmbedConfig())
+    embedder.embed_queries(["warm up"])
+    return embedder
+
+
+@pytest.fixture
+def real_embedder(real_embedder_session):
+    return real_embedder_session

@@ -1,0 +1,163 @@
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import store
+from rag.build import update_index
+from rag.config import ChunkConfig
+from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.load import load_corpus
+from rag.search import Retriever
+
+CHUNKING = ChunkConfig(size=120, overlap=20)
+
+
+def build(corpus: Path, index_dir: Path, embedder, **kwargs):
+    documents, _ = load_corpus([corpus])
+    return update_index(index_dir, documents, embedder, CHUNKING, **kwargs)
+
+
+def test_build_then_search_finds_the_passage(corpus, tmp_path, embedder):
+    report = build(corpus, tmp_path / "index", embedder)
+    assert report.written and sorted(report.added) == ["daily-2026-01-05.md", "weekly-2025-06.txt"]
+    hits = Retriever(store.load(tmp_path / "index"), embedder).search("GSM8K 准确率", 3)
+    assert "12.5%" in hits[0].chunk.text
+    assert [h.rank for h in hits] == [1, 2, 3]
+
+
+def test_unchanged_corpus_is_a_no_op(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder)
+    before = (tmp_path / "index" / "CURRENT").read_text()
+    embedder.calls.clear()
+    report = build(corpus, tmp_path / "index", embedder)
+    assert not report.written and report.unchanged == 2
+    assert embedder.calls == []
+    assert (tmp_path / "index" / "CURRENT").read_text() == before
+
+
+def test_add_change_delete_touch_only_what_changed(corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, embedder)
+    (corpus / "new-2026-01-06.md").write_text("# New\n\n全新的一期：机器人学习。\n", encoding="utf-8")
+    path = corpus / "daily-2026-01-05.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("12.5%", "13.7%"), encoding="utf-8")
+    (corpus / "weekly-2025-06.txt").unlink()
+    embedder.calls.clear()
+    report = build(corpus, index_dir, embedder)
+    assert report.added == ["new-2026-01-06.md"]
+    assert report.changed == ["daily-2026-01-05.md"]
+    assert report.removed == ["weekly-2025-06.txt"]
+    # Only chunks whose text is new were embedded; unchanged passages of the changed digest were cached.
+    assert any("13.7%" in t for t in embedder.calls)
+    assert not any("VidGen" in t and "视频生成" in t for t in embedder.calls)
+    index = store.load(index_dir)
+    assert {c.doc_id for c in index.chunks} == {"daily-2026-01-05.md", "new-2026-01-06.md"}
+    assert not any("12.5%" in c.text for c in index.chunks)
+    assert index.vectors.shape == (len(index.chunks), embedder.dim)
+
+
+def test_rebuild_starts_from_scratch(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder)
+    embedder.calls.clear()
+    report = build(corpus, tmp_path / "index", embedder, rebuild=True)
+    assert report.written and report.embedded == len(embedder.calls) > 0
+
+
+def test_changed_chunking_rechunks_without_reembedding_known_text(corpus, tmp_path, embedder):
+    documents, _ = load_corpus([corpus])
+    update_index(tmp_path / "index", documents, embedder, CHUNKING)
+    report = update_index(tmp_path / "index", documents, embedder, ChunkConfig(size=500, overlap=0))
+    assert report.written
+    assert store.load(tmp_path / "index").manifest["chunker"] == {"size": 500, "overlap": 0}
+
+
+def test_other_embedder_is_refused(corpus, tmp_path, embedder):
+    from tests.conftest import HashingEmbedder
+
+    build(corpus, tmp_path / "index", embedder)
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        build(corpus, tmp_path / "index", HashingEmbedder(dim=32))
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        Retriever(store.load(tmp_path / "index"), HashingEmbedder(dim=32))
+
+
+def test_other_format_version_is_refused(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder)
+    gen = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format version 99.*rebuild"):
+        store.load(tmp_path / "index")
+
+
+@pytest.mark.parametrize("name", store.FILES)
+def test_damaged_files_are_detected(corpus, tmp_path, embedder, name):
+    build(corpus, tmp_path / "index", embedder)
+    gen = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text()
+    data = (gen / name).read_bytes()
+    (gen / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        store.load(tmp_path / "index")
+
+
+def test_missing_index_says_how_to_build(tmp_path):
+    with pytest.raises(IndexMissingError, match="rag index"):
+        store.load(tmp_path / "index")
+
+
+def test_failed_write_leaves_previous_index_loadable(corpus, tmp_path, embedder, monkeypatch):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, embedder)
+    before = store.load(index_dir)
+    (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build(corpus, index_dir, embedder)
+    monkeypatch.undo()
+    after = store.load(index_dir)
+    assert [c.chunk_id for c in after.chunks] == [c.chunk_id for c in before.chunks]
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == [before.path.name]
+    assert build(corpus, index_dir, embedder).added == ["new.md"]
+
+
+def test_killed_build_leaves_previous_index_loadable(corpus, tmp_path, embedder):
+    """A generation folder left half-written (as by kill -9) is ignored by readers and cleaned by writers."""
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, embedder)
+    current = store.load(index_dir).path
+    half = index_dir / "gen-killed"
+    shutil.copytree(current, half)
+    os.remove(half / "faiss.index")
+    assert store.load(index_dir).path == current
+    (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
+    build(corpus, index_dir, embedder)
+    assert not half.exists()
+
+
+def test_two_writers_do_not_both_write(tmp_path):
+    with (
+        store.write_lock(tmp_path),
+        pytest.raises(RagError, match="another `rag index`"),
+        store.write_lock(tmp_path),
+    ):
+        pass
+
+
+def test_bad_factory_string_is_a_clear_error(corpus, tmp_path, embedder):
+    with pytest.raises(RagError, match="index.factory"):
+        build(corpus, tmp_path / "index", embedder, factory="NotAnIndex")
+
+
+def test_hnsw_factory_works(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder, factory="HNSW16")
+    hits = Retriever(store.load(tmp_path / "index"), embedder).search("Qwen3-Embedding-8B MMTEB", 1)
+    assert "70.58" in hits[0].chunk.text

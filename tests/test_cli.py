@@ -1,0 +1,140 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import cli, pipeline
+
+
+@pytest.fixture
+def rag(monkeypatch, tmp_path, corpus, embedder, capsys):
+    """Runs `rag ARGS...` in-process on the small corpus with the hashing embedder; returns (code, out, err)."""
+    monkeypatch.setenv("RAG_INDEX__DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_CORPUS__PATHS", str(corpus))
+    monkeypatch.setattr(pipeline, "make_embedder", lambda config: embedder)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["rag", *args])
+        try:
+            cli.run()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_index_then_search_json(rag):
+    code, out, _ = rag("index")
+    assert code == 0 and "2 added" in out
+    code, out, _ = rag("search", "GSM8K 准确率", "--k", "3", "--json")
+    line = json.loads(out)
+    assert code == 0 and line["question"] == "GSM8K 准确率"
+    assert [h["rank"] for h in line["hits"]] == [1, 2, 3]
+    assert set(line["hits"][0]) == {"rank", "chunk_id", "source", "section", "text", "score"}
+    assert "12.5%" in line["hits"][0]["text"]
+
+
+def test_unchanged_index_says_so(rag):
+    rag("index")
+    code, out, _ = rag("index")
+    assert code == 0 and "up to date" in out
+
+
+def test_search_questions_file(rag, tmp_path):
+    rag("index")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        '{"id": "a", "question": "视频生成", "extra": 1}\n\n{"id": "b", "question": "MMTEB score"}\n', encoding="utf-8"
+    )
+    code, out, _ = rag("search", "--questions", str(qa), "--k", "2", "--json")
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [x["id"] for x in lines] == ["a", "b"]
+    assert all(len(x["hits"]) == 2 for x in lines)
+
+
+def test_human_output_shows_rank_score_source_section(rag):
+    rag("index")
+    code, out, _ = rag("search", "视频生成", "--k", "1")
+    assert code == 0
+    assert "1. " in out and "daily-2026-01-05.md" in out and "VidGen" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "   "), "question is empty"),
+        (("search", "x", "--k", "0"), "--k must be at least 1"),
+        (("search", "--questions", "missing.jsonl"), "file not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(rag, args, message):
+    rag("index")
+    code, out, err = rag(*args)
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_malformed_jsonl_names_the_line(rag, tmp_path):
+    rag("index")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"id": 1, "question": "ok"}\n{"id": 2, "question": \n', encoding="utf-8")
+    code, _, err = rag("search", "--questions", str(qa))
+    assert code == 1 and f"{qa}:2" in err
+
+
+def test_missing_index_says_how_to_build(rag):
+    code, _, err = rag("search", "anything")
+    assert code == 1 and "rag index" in err
+
+
+def test_missing_corpus(rag, monkeypatch, tmp_path):
+    monkeypatch.setenv("RAG_CORPUS__PATHS", str(tmp_path / "nowhere"))
+    code, _, err = rag("index")
+    assert code == 1 and "corpus folder not found" in err
+
+
+def test_empty_corpus(rag, monkeypatch, tmp_path):
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("RAG_CORPUS__PATHS", str(tmp_path / "empty"))
+    code, _, err = rag("index")
+    assert code == 1 and "no readable digests" in err
+
+
+def test_bad_config_key(rag, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[chunk]\nsize = 400\nsizes = 3\n", encoding="utf-8")
+    code, _, err = rag("--config", str(bad), "index")
+    assert code == 1 and "unknown key" in err and "sizes" in err
+
+
+def test_eval_reports_hits(rag, tmp_path):
+    rag("index")
+    qa = tmp_path / "gold.jsonl"
+    rows = [
+        {
+            "id": "1",
+            "question": "GSM8K 准确率提高了多少",
+            "evidence": ["提高了 12.5%"],
+            "answerable": True,
+            "lang": "zh",
+            "kind": "number",
+        },
+        {"id": "2", "question": "unanswerable", "evidence": [], "answerable": False},
+    ]
+    qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    code, out, _ = rag("eval", "--qa", str(qa), "--json")
+    figures = json.loads(out)["stages"]["dense"]
+    assert code == 0 and figures["all"]["n"] == 1 and figures["all"]["hit@1"] == 1.0
+    assert figures["lang=zh"]["mrr@10"] == 1.0
+
+
+def test_shipped_configs_load():
+    from rag.config import load_config
+
+    for path in sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.toml")):
+        load_config(path)

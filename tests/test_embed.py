@@ -1,0 +1,97 @@
+"""The one embedding code path, proven on a tiny random-weight Qwen3 model built here (no hub needed)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import EmbedConfig
+from rag.embed import SentenceTransformerEmbedder
+from rag.errors import ModelFileError
+
+QWEN_PROMPT = "Instruct: Given a question, retrieve passages that answer it\nQuery:"
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen3(tmp_path_factory) -> Path:
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3Model
+
+    root = tmp_path_factory.mktemp("tiny-qwen3")
+    words = [
+        "instruct",
+        "given",
+        "a",
+        "question",
+        "retrieve",
+        "passages",
+        "that",
+        "answer",
+        "it",
+        "query",
+        ":",
+        "video",
+        "generation",
+        "视",
+        "频",
+        "生",
+        "成",
+        "model",
+    ]
+    vocab = {"<|endoftext|>": 0, "<unk>": 1, **{w: i + 2 for i, w in enumerate(words)}}
+    backend = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        unk_token="<unk>",
+        padding_side="left",
+    )
+    torch.manual_seed(0)
+    config = Qwen3Config(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=128,
+    )
+    Qwen3Model(config).save_pretrained(root / "hf")
+    tokenizer.save_pretrained(root / "hf")
+    transformer = models.Transformer(str(root / "hf"))
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
+    return root / "st"
+
+
+def test_qwen3_style_model_through_the_same_path(tiny_qwen3):
+    config = EmbedConfig(model=str(tiny_qwen3), query_prompt=QWEN_PROMPT, passage_prompt="", dimension=16)
+    embedder = SentenceTransformerEmbedder(config)
+    queries = embedder.embed_queries(["video generation model", "视 频 生 成"])
+    passages = embedder.embed_passages(["video generation model"])
+    assert queries.shape == (2, 16) and passages.shape == (1, 16)
+    # MRL truncation keeps vectors unit length.
+    np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, rtol=1e-5)
+    # The instruction goes on queries only, so the same text embeds differently as query and passage.
+    assert float(queries[0] @ passages[0]) < 0.9999
+    assert embedder.id != SentenceTransformerEmbedder(EmbedConfig(model=str(tiny_qwen3))).id
+
+
+def test_full_dimension_when_not_truncated(tiny_qwen3):
+    embedder = SentenceTransformerEmbedder(EmbedConfig(model=str(tiny_qwen3), query_prompt="", passage_prompt=""))
+    assert embedder.embed_passages(["a question"]).shape == (1, 32)
+    assert embedder.embed_passages([]).shape == (0, 32)
+
+
+def test_unknown_model_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    embedder = SentenceTransformerEmbedder(EmbedConfig(model="Qwen/Qwen3-Embedding-0.6B"))
+    with pytest.raises(ModelFileError, match="Qwen/Qwen3-Embedding-0.6B"):
+        embedder.embed_queries(["x"])
