@@ -170,6 +170,8 @@ def evaluate(
     qa: Annotated[Path, typer.Option("--qa", help="Gold questions (JSONL with question, evidence, answerable).")],
     ks: Annotated[str, typer.Option("--k", help="Cut-offs for hit@k, comma-separated.")] = "1,3,5,10",
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    stages: Annotated[bool, typer.Option("--stages", help="Report keyword, dense, fused and reranked.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw the stage comparison to a PNG.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="List the questions each stage missed.")] = False,
 ) -> None:
     """Measure retrieval accuracy on a gold question file."""
@@ -184,25 +186,37 @@ def evaluate(
         raise InputError(f"--k takes positive numbers, got {ks!r}")
     gold = read_questions(qa)
     retriever = pipeline.open_retriever(config())
-    depth = max(10, *cutoffs)
     started = time.perf_counter()
-    results = retriever.search_many([q.question for q in gold], depth)
+    results = retriever.stages([q.question for q in gold])
     per_question_ms = 1000 * (time.perf_counter() - started) / len(gold)
-    rankings = [[h.chunk.text for h in hits] for hits in results]
-    metrics, ranks = score(gold, rankings, relevant_counts(gold, retriever.index.chunks), cutoffs)
+    relevant = relevant_counts(gold, retriever.index.chunks)
+    names = ["keyword", "dense", "fused", "reranked"] if stages else ["final"]
+    report, misses = {}, {}
+    for name in names:
+        rankings = [getattr(r, name) if name != "final" else r.final() for r in results]
+        if not any(rankings):
+            continue
+        texts = [[retriever.index.chunks[row].text for row, _ in ranking[:10]] for ranking in rankings]
+        report[name], misses[name] = score(gold, texts, relevant, cutoffs)
+    if plot:
+        from rag.evaluate import plot_stages
+
+        plot_stages(report, plot, title=f"{qa.name}: retrieval by stage")
     if as_json:
-        typer.echo(json.dumps({"qa": str(qa), "stages": {"dense": metrics}, "ms_per_question": per_question_ms}))
+        typer.echo(json.dumps({"qa": str(qa), "stages": report, "ms_per_question": round(per_question_ms, 1)}))
         return
-    names = [f"hit@{k}" for k in cutoffs] + ["mrr@10", "ndcg@10"]
-    typer.echo(f"{'group':<18}{'n':>4}" + "".join(f"{n:>9}" for n in names))
-    for group in sorted(metrics, key=lambda g: (g != "all", g)):
-        row = metrics[group]
-        typer.echo(f"{group:<18}{int(row['n']):>4}" + "".join(f"{row[n]:>9.3f}" for n in names))
-    typer.echo(f"({per_question_ms:.0f} ms per question, batched)")
-    if verbose:
-        for q, rank in ranks:
-            if rank is None or rank > 1:
-                typer.echo(f"  {q.id} rank={rank or '>' + str(depth)}  {q.question}")
+    columns = [f"hit@{k}" for k in cutoffs] + ["mrr@10", "ndcg@10"]
+    for name, metrics in report.items():
+        typer.secho(f"\n{name}", bold=True)
+        typer.echo(f"{'group':<18}{'n':>4}" + "".join(f"{c:>9}" for c in columns))
+        for group in sorted(metrics, key=lambda g: (g != "all", g)):
+            row = metrics[group]
+            typer.echo(f"{group:<18}{int(row['n']):>4}" + "".join(f"{row[c]:>9.3f}" for c in columns))
+        if verbose:
+            for q, rank in misses[name]:
+                if rank is None or rank > 1:
+                    typer.echo(f"  {q.id} rank={rank or '>10'}  {q.question}")
+    typer.echo(f"\n({per_question_ms:.0f} ms per question, all stages, batched)")
 
 
 def run() -> None:

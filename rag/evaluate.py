@@ -153,3 +153,25 @@ def score(
             groups[group].add(rank, value)
         ranks.append((q, rank))
     return {name: s.as_dict() for name, s in groups.items()}, ranks
+
+
+def plot_stages(report: dict[str, dict[str, dict[str, float]]], path: Path, title: str) -> None:
+    """Draws grouped bars: one group per metric, one bar per stage, for all answerable questions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [m for m in next(iter(report.values()))["all"] if m != "n"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(report)
+    for i, (stage, groups) in enumerate(report.items()):
+        xs = [j + i * width for j in range(len(metrics))]
+        ax.bar(xs, [groups["all"][m] for m in metrics], width, label=stage)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -14,6 +14,15 @@ def make_embedder(config: Config) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(config.embed)
 
 
+def make_reranker(config: Config):
+    """The configured reranker (loaded lazily on first use), or None when rerank.backend is "none"."""
+    if config.rerank.backend == "none":
+        return None
+    from rag.rerank import make_reranker as make
+
+    return make(config.rerank)
+
+
 def index_dir(config: Config) -> Path:
     return Path(config.index.dir)
 
@@ -22,6 +31,12 @@ def corpus_roots(config: Config, extra: list[Path] | None = None) -> list[Path]:
     return [Path(p) for p in config.corpus.paths] + list(extra or [])
 
 
-def open_retriever(config: Config) -> Retriever:
-    """Loads the index and checks that it was built by the configured embedder (the model loads lazily)."""
-    return Retriever(store.load(index_dir(config)), make_embedder(config))
+def open_retriever(config: Config, rerank: bool = True) -> Retriever:
+    """Loads the index and checks that it was built by the configured embedder (models load lazily)."""
+    return Retriever(
+        store.load(index_dir(config)),
+        make_embedder(config),
+        config.search,
+        make_reranker(config) if rerank else None,
+        config.rerank,
+    )

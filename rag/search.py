@@ -1,12 +1,14 @@
-"""Answer a question with the passages nearest to it in the index."""
+"""Find the passages that answer a question: keyword and dense search, fusion, then reranking."""
 
 from __future__ import annotations
 
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from rag import store
+from rag import fuse, store
+from rag.config import RerankConfig, SearchConfig
 from rag.embed import Embedder
 from rag.errors import IndexMismatchError, InputError
 from rag.types import Hit
@@ -15,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+STAGES = ("keyword", "dense", "fused", "reranked")
 
 
 def clean_question(question: str) -> str:
@@ -32,10 +35,30 @@ def clean_question(question: str) -> str:
     return text
 
 
-class Retriever:
-    """Dense search over one loaded index."""
+@dataclass(frozen=True)
+class Stages:
+    """Every stage's ranking for one question, as (row, score) lists; `reranked` is empty without a reranker."""
 
-    def __init__(self, index: store.Index, embedder: Embedder):
+    keyword: fuse.Ranked
+    dense: fuse.Ranked
+    fused: fuse.Ranked
+    reranked: fuse.Ranked
+
+    def final(self) -> fuse.Ranked:
+        return self.reranked or self.fused
+
+
+class Retriever:
+    """Hybrid search over one loaded index, with an optional reranker."""
+
+    def __init__(
+        self,
+        index: store.Index,
+        embedder: Embedder,
+        config: SearchConfig | None = None,
+        reranker=None,
+        rerank_config: RerankConfig | None = None,
+    ):
         built_by = index.manifest["embedder"]["id"]
         if built_by != embedder.id:
             raise IndexMismatchError(
@@ -44,22 +67,58 @@ class Retriever:
             )
         self.index = index
         self.embedder = embedder
+        self.config = config or SearchConfig()
+        self.reranker = reranker
+        self.rerank_config = rerank_config or RerankConfig()
 
-    def search_many(self, questions: list[str], k: int) -> list[list[Hit]]:
-        """Searches several questions with one embedding batch; returns the top-k hits of each."""
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
-        vectors = self.embedder.embed_queries([clean_question(q) for q in questions])
-        if len(questions) and vectors.shape[1] != self.index.vectors.shape[1]:
+    def _fuse(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
+        c = self.config
+        if c.mode == "dense":
+            return dense
+        if c.mode == "keyword":
+            return keyword
+        if c.fusion == "rrf":
+            return fuse.rrf([dense, keyword], k=c.rrf_k, weights=[2 * c.dense_weight, 2 * (1 - c.dense_weight)])
+        return fuse.weighted([dense, keyword], [c.dense_weight, 1 - c.dense_weight])
+
+    def _rerank(self, question: str, fused: fuse.Ranked) -> fuse.Ranked:
+        c = self.rerank_config
+        head, tail = fused[: c.candidates], fused[c.candidates :]
+        judged = self.reranker.score(question, [self.index.chunks[row].embed_text for row, _ in head])
+        first = fuse.min_max(head)
+        combined = [(row, c.weight * p + (1 - c.weight) * first[row]) for (row, _), p in zip(head, judged, strict=True)]
+        combined.sort(key=lambda item: -item[1])
+        # Unjudged rows keep their order below every judged one.
+        low = min((s for _, s in combined), default=0.0)
+        return combined + [(row, low - (i + 1) * 1e-6) for i, (row, _) in enumerate(tail)]
+
+    def stages(self, questions: list[str], rerank: bool = True) -> list[Stages]:
+        """Runs every stage for each question; the reranker runs only if there is one and `rerank` is set."""
+        cleaned = [clean_question(q) for q in questions]
+        depth = self.config.depth
+        vectors = self.embedder.embed_queries(cleaned) if self.config.mode != "keyword" else None
+        if vectors is not None and len(cleaned) and vectors.shape[1] != self.index.vectors.shape[1]:
             raise IndexMismatchError(
                 f"query vectors have {vectors.shape[1]} dimensions, the index {self.index.vectors.shape[1]}; "
                 "run `rag index --rebuild`"
             )
         results = []
-        for vector in vectors:
-            found = self.index.search(vector, k)
-            results.append([Hit(rank, score, self.index.chunks[row]) for rank, (row, score) in enumerate(found, 1)])
+        for i, question in enumerate(cleaned):
+            dense = self.index.search(vectors[i], depth) if vectors is not None else []
+            keyword = self.index.keyword.search(question, depth) if self.config.mode != "dense" else []
+            fused = self._fuse(keyword, dense)
+            reranked = self._rerank(question, fused) if rerank and self.reranker is not None and fused else []
+            results.append(Stages(keyword, dense, fused, reranked))
         return results
 
-    def search(self, question: str, k: int) -> list[Hit]:
-        return self.search_many([question], k)[0]
+    def hits(self, ranking: fuse.Ranked, k: int) -> list[Hit]:
+        return [Hit(rank, score, self.index.chunks[row]) for rank, (row, score) in enumerate(ranking[:k], 1)]
+
+    def search_many(self, questions: list[str], k: int, rerank: bool = True) -> list[list[Hit]]:
+        """Searches several questions (queries embedded in one batch); returns the top-k final hits of each."""
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        return [self.hits(s.final(), k) for s in self.stages(questions, rerank)]
+
+    def search(self, question: str, k: int, rerank: bool = True) -> list[Hit]:
+        return self.search_many([question], k, rerank)[0]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.keyword import KeywordIndex
 from rag.types import Chunk
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ FORMAT_VERSION = 1
 # replaced in one rename, so a crash at any point leaves the previous index loadable (as LevelDB does).
 POINTER = "CURRENT"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "faiss.index")
+KEYWORD_DIR = "bm25"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Index:
     chunks: list[Chunk]
     vectors: np.ndarray
     faiss_index: Any
+    keyword: KeywordIndex
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Returns (row, inner product) pairs for the k nearest chunks, best first."""
@@ -100,14 +103,15 @@ def load(index_dir: Path) -> Index:
             chunks = [Chunk(**json.loads(line)) for line in f]
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
         faiss_index = faiss.read_index(str(path / "faiss.index"))
+        keyword = KeywordIndex.load(path / KEYWORD_DIR)
     except IndexMismatchError:
         raise
-    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError, EOFError) as e:
         raise IndexMismatchError(f"index in {index_dir}/ is damaged ({type(e).__name__}: {e}); {repair}") from None
-    counts = {len(chunks), vectors.shape[0], faiss_index.ntotal, manifest.get("chunks")}
+    counts = {len(chunks), vectors.shape[0], faiss_index.ntotal, manifest.get("chunks"), keyword.size}
     if len(counts) != 1:
         raise IndexMismatchError(f"index in {index_dir}/ is damaged (its files disagree on the chunk count); {repair}")
-    return Index(path, manifest, chunks, vectors, faiss_index)
+    return Index(path, manifest, chunks, vectors, faiss_index, keyword)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -141,10 +145,12 @@ def save(index_dir: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors
                 f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors)
         faiss.write_index(build_faiss(vectors, factory), str(gen / "faiss.index"))
+        KeywordIndex.build([c.embed_text for c in chunks]).save(gen / KEYWORD_DIR)
         _write_json(gen / "manifest.json", manifest)
-        for name in FILES:
-            with open(gen / name, "rb+") as f:
-                os.fsync(f.fileno())
+        for written in gen.rglob("*"):
+            if written.is_file():
+                with open(written, "rb+") as f:
+                    os.fsync(f.fileno())
         pointer = index_dir / f".{POINTER}.tmp"
         pointer.write_text(gen.name, encoding="utf-8")
         os.replace(pointer, index_dir / POINTER)

@@ -95,7 +95,7 @@ def test_other_format_version_is_refused(corpus, tmp_path, embedder):
         store.load(tmp_path / "index")
 
 
-@pytest.mark.parametrize("name", store.FILES)
+@pytest.mark.parametrize("name", [*store.FILES, "bm25/vocab.index.json", "bm25/data.csc.index.npy"])
 def test_damaged_files_are_detected(corpus, tmp_path, embedder, name):
     build(corpus, tmp_path / "index", embedder)
     gen = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text()

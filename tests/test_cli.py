@@ -12,6 +12,7 @@ def rag(monkeypatch, tmp_path, corpus, embedder, capsys):
     """Runs `rag ARGS...` in-process on the small corpus with the hashing embedder; returns (code, out, err)."""
     monkeypatch.setenv("RAG_INDEX__DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_CORPUS__PATHS", str(corpus))
+    monkeypatch.setenv("RAG_RERANK__BACKEND", "none")
     monkeypatch.setattr(pipeline, "make_embedder", lambda config: embedder)
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -128,9 +129,13 @@ def test_eval_reports_hits(rag, tmp_path):
     ]
     qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     code, out, _ = rag("eval", "--qa", str(qa), "--json")
-    figures = json.loads(out)["stages"]["dense"]
+    figures = json.loads(out)["stages"]["final"]
     assert code == 0 and figures["all"]["n"] == 1 and figures["all"]["hit@1"] == 1.0
     assert figures["lang=zh"]["mrr@10"] == 1.0
+    code, out, _ = rag("eval", "--qa", str(qa), "--stages", "--plot", str(tmp_path / "stages.png"))
+    assert code == 0
+    assert "keyword" in out and "dense" in out and "fused" in out
+    assert (tmp_path / "stages.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_shipped_configs_load():

@@ -1,0 +1,59 @@
+from rag.fuse import min_max, rrf, weighted
+from rag.keyword import KeywordIndex, tokenize
+
+
+def test_names_and_figures_stay_findable():
+    tokens = tokenize("Qwen3-8B 在 GSM8K 上提高了 12.5%，占 3/4，A100 80G。")
+    for token in ("qwen3-8b", "qwen3", "8b", "gsm8k", "12.5%", "3/4", "a100", "80g"):
+        assert token in tokens, token
+
+
+def test_case_and_width_fold():
+    assert tokenize("ＱＷＥＮ３") == tokenize("qwen3") == ["qwen3"]
+
+
+def test_chinese_words_and_bigrams_without_function_words():
+    tokens = tokenize("视频生成的模型")
+    assert "视频" in tokens and "生成" in tokens
+    assert "频生" in tokens  # bigrams catch words jieba splits differently
+    assert "成的" not in tokens and "的模" not in tokens and "的" not in tokens
+
+
+def test_english_plural_and_stopwords():
+    assert tokenize("What are the embeddings of Qwen3?") == ["embedding", "qwen3"]
+    assert tokenize("loss") == ["loss"]
+
+
+def test_bm25_finds_the_passage_by_name_and_by_chinese_paraphrase():
+    index = KeywordIndex.build(
+        ["MOVA 同时生成视频和音频。", "Qwen3-Embedding-8B 在 MMTEB 上得分 70.58。", "机器人步态学习需要真实世界数据。"]
+    )
+    assert index.search("qwen3-embedding-8b MMTEB score", 3)[0][0] == 1
+    assert index.search("哪篇论文能同时生成视频与音频？", 3)[0][0] == 0
+    assert index.search("the", 3) == []
+    assert index.size == 3
+
+
+def test_keyword_index_round_trip(tmp_path):
+    index = KeywordIndex.build(["alpha beta", "gamma 视频"])
+    index.save(tmp_path / "bm25")
+    loaded = KeywordIndex.load(tmp_path / "bm25")
+    assert loaded.search("视频 gamma", 2) == index.search("视频 gamma", 2)
+
+
+def test_rrf_rewards_agreement():
+    fused = rrf([[(1, 9.0), (2, 8.0)], [(2, 0.9), (3, 0.8)]], k=60)
+    assert [row for row, _ in fused] == [2, 1, 3]
+    assert fused[0][1] == 1 / 62 + 1 / 61
+
+
+def test_rrf_weights_tilt_the_order():
+    fused = rrf([[(1, 1.0)], [(2, 1.0)]], k=60, weights=[0.5, 1.5])
+    assert [row for row, _ in fused] == [2, 1]
+
+
+def test_weighted_fusion_uses_normalized_scores():
+    assert min_max([(1, 10.0), (2, 5.0), (3, 0.0)]) == {1: 1.0, 2: 0.5, 3: 0.0}
+    fused = weighted([[(1, 0.9), (2, 0.1)], [(2, 30.0), (3, 10.0)]], [0.3, 0.7])
+    assert [row for row, _ in fused] == [2, 1, 3]
+    assert fused[0][1] == 0.7
