@@ -22,7 +22,7 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class ChunkConfig:
-    size: int = 450
+    size: int = 600
     overlap: int = 80
 
 
@@ -54,7 +54,7 @@ class SearchConfig:
     # How many hits each first-stage retriever hands to fusion.
     depth: int = 50
     # "rrf" (reciprocal-rank fusion) or "weighted" (min-max normalized scores, dense_weight vs 1 - dense_weight).
-    fusion: str = "rrf"
+    fusion: str = "weighted"
     rrf_k: int = 60
     dense_weight: float = 0.5
 

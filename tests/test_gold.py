@@ -1,0 +1,100 @@
+"""Validates eval/gold.jsonl: format, spread, and that every evidence string is really in its source file."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+GOLD = REPO / "eval" / "gold.jsonl"
+CORPUS = REPO / "corpus"
+KEYS = {"id", "question", "lang", "source", "evidence", "answers", "answerable", "kind"}
+KINDS = {"paper-title", "number", "fact", "cross-doc", "unanswerable"}
+LANGS = {"zh", "en"}
+SOURCES = {"hf-daily-papers-2026-02-10.md", "ai-weekly-2025-06-ocr.txt"}
+
+
+def normalize(text: str) -> str:
+    """Same rule as rag.evaluate.normalize_text: drop * and backticks, collapse whitespace, lower-case."""
+    return re.sub(r"\s+", " ", re.sub(r"[*`]", "", text)).strip().lower()
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    lines = [line for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, str]:
+    return {p.name: normalize(p.read_text(encoding="utf-8")) for p in CORPUS.iterdir() if p.is_file()}
+
+
+def test_matches_rag_normalization():
+    from rag.evaluate import normalize_text
+
+    sample = "  **Qwen3**-Embedding\n\n  `8B`\tScores 70.58 "
+    assert normalize(sample) == normalize_text(sample)
+
+
+def test_enough_unique_questions(rows):
+    assert len(rows) >= 40
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), [i for i, c in Counter(ids).items() if c > 1]
+
+
+def test_keys_and_types(rows, sources):
+    for r in rows:
+        assert set(r) == KEYS, r.get("id")
+        assert isinstance(r["id"], str) and re.fullmatch(r"g\d{3}", r["id"]), r["id"]
+        assert isinstance(r["question"], str) and r["question"].strip(), r["id"]
+        assert r["lang"] in LANGS, r["id"]
+        assert r["kind"] in KINDS, r["id"]
+        assert r["source"] in sources, r["id"]
+        assert isinstance(r["answerable"], bool), r["id"]
+        for key in ("evidence", "answers"):
+            assert isinstance(r[key], list) and all(isinstance(s, str) and s.strip() for s in r[key]), r["id"]
+
+
+def test_language_tag_matches_question(rows):
+    for r in rows:
+        has_cjk = bool(re.search(r"[\u4e00-\u9fff]", r["question"]))
+        assert has_cjk == (r["lang"] == "zh"), r["id"]
+
+
+def test_answerable_consistent_with_kind(rows):
+    for r in rows:
+        if r["kind"] == "unanswerable":
+            assert r["answerable"] is False and r["evidence"] == [] and r["answers"] == [], r["id"]
+        else:
+            assert r["answerable"] is True, r["id"]
+            assert 1 <= len(r["evidence"]) <= 2, r["id"]
+            assert r["answers"], r["id"]
+
+
+def test_evidence_is_short_and_in_source(rows, sources):
+    for r in rows:
+        text = sources[r["source"]]
+        for e in r["evidence"]:
+            assert 6 <= len(e) <= 40, (r["id"], e)
+            assert "\n" not in e, (r["id"], e)
+            assert normalize(e) in text, (r["id"], e)
+
+
+def test_some_answer_occurs_in_source(rows, sources):
+    for r in rows:
+        if r["answerable"]:
+            text = sources[r["source"]]
+            assert any(normalize(a) in text for a in r["answers"]), (r["id"], r["answers"])
+
+
+def test_spread(rows):
+    by_source = Counter(r["source"] for r in rows)
+    assert set(by_source) >= SOURCES, by_source
+    assert min(by_source[s] for s in SOURCES) >= 12, by_source
+    assert {r["kind"] for r in rows} == KINDS
+    assert {r["lang"] for r in rows} == LANGS
