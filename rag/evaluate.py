@@ -155,6 +155,16 @@ def score(
     return {name: s.as_dict() for name, s in groups.items()}, ranks
 
 
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 (nearest rank) of latencies, rounded to 0.1."""
+    ordered = sorted(values)
+
+    def nearest_rank(q: float) -> float:
+        return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 1)
+
+    return {"p50": nearest_rank(0.50), "p95": nearest_rank(0.95), "n": len(ordered)}
+
+
 def plot_stages(report: dict[str, dict[str, dict[str, float]]], path: Path, title: str) -> None:
     """Draws grouped bars: one group per metric, one bar per stage, for all answerable questions."""
     import matplotlib

