@@ -74,7 +74,7 @@ class RerankConfig:
     template: str = "plain"
     instruction: str = "Judge whether the passage answers the question."
     # Only the top first-stage hits are judged; passages are cut to a token budget.
-    candidates: int = 10
+    candidates: int = 5
     max_passage_tokens: int = 160
     # Final score: weight * reranker score + (1 - weight) * first-stage score (both scaled to 0..1).
     weight: float = 0.5

