@@ -76,7 +76,7 @@ class RerankConfig:
     # Only the top first-stage hits are judged; passages are cut to a token budget.
     candidates: int = 5
     max_passage_tokens: int = 160
-    # Final score: weight * reranker score + (1 - weight) * first-stage score (both scaled to 0..1).
+    # Final score: weight * reranker score + (1 - weight) * first-stage score, each min-max scaled over the candidates.
     weight: float = 0.5
     threads: int = 0
     device: str = ""
