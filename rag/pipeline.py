@@ -31,8 +31,13 @@ def corpus_roots(config: Config, extra: list[Path] | None = None) -> list[Path]:
     return [Path(p) for p in config.corpus.paths] + list(extra or [])
 
 
-def open_retriever(config: Config, rerank: bool = True) -> Retriever:
-    """Loads the index and checks that it was built by the configured embedder (models load lazily)."""
+def open_retriever(config: Config, rerank: bool | None = None) -> Retriever:
+    """Loads the index and checks that it was built by the configured embedder (models load lazily).
+
+    Args:
+        rerank: Attach the reranker; None follows `search.rerank`.
+    """
+    rerank = config.search.rerank if rerank is None else rerank
     return Retriever(
         store.load(index_dir(config)),
         make_embedder(config),
