@@ -84,3 +84,31 @@ def real_embedder_session():
 @pytest.fixture
 def real_embedder(real_embedder_session):
     return real_embedder_session
+
+
+def save_tiny_qwen3(root: Path, tokens: list[str], model_class: str, **tokenizer_kwargs) -> Path:
+    """Saves a 2-layer random-weight Qwen3 model (`Qwen3Model` or `Qwen3ForCausalLM`) with a word-level
+    tokenizer over `tokens` to `root`, so the real loading code runs with no hub."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordLevel
+
+    vocab = {token: i for i, token in enumerate(tokens)}
+    backend = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", **tokenizer_kwargs)
+    torch.manual_seed(0)
+    config = transformers.Qwen3Config(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=512,
+    )
+    getattr(transformers, model_class)(config).save_pretrained(root)
+    tokenizer.save_pretrained(root)
+    return root

@@ -8,63 +8,26 @@ import pytest
 from rag.config import EmbedConfig
 from rag.embed import SentenceTransformerEmbedder
 from rag.errors import ModelFileError
+from tests.conftest import save_tiny_qwen3
 
 QWEN_PROMPT = "Instruct: Given a question, retrieve passages that answer it\nQuery:"
 
 
 @pytest.fixture(scope="module")
 def tiny_qwen3(tmp_path_factory) -> Path:
-    import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer import modules as models
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3Model
 
     root = tmp_path_factory.mktemp("tiny-qwen3")
-    words = [
-        "instruct",
-        "given",
-        "a",
-        "question",
-        "retrieve",
-        "passages",
-        "that",
-        "answer",
-        "it",
-        "query",
-        ":",
-        "video",
-        "generation",
-        "视",
-        "频",
-        "生",
-        "成",
-        "model",
-    ]
-    vocab = {"<|endoftext|>": 0, "<unk>": 1, **{w: i + 2 for i, w in enumerate(words)}}
-    backend = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
+    words = "instruct given a question retrieve passages that answer it query : video generation 视 频 生 成 model"
+    save_tiny_qwen3(
+        root / "hf",
+        ["<|endoftext|>", "<unk>", *words.split()],
+        "Qwen3Model",
         eos_token="<|endoftext|>",
         pad_token="<|endoftext|>",
-        unk_token="<unk>",
         padding_side="left",
     )
-    torch.manual_seed(0)
-    config = Qwen3Config(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        max_position_embeddings=128,
-    )
-    Qwen3Model(config).save_pretrained(root / "hf")
-    tokenizer.save_pretrained(root / "hf")
     transformer = models.Transformer(str(root / "hf"))
     pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
     SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
