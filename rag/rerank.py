@@ -7,21 +7,22 @@ import logging
 import os
 import string
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from rag.config import DEFAULT_GENERATOR, RerankConfig
+from rag.config import RerankConfig
 from rag.errors import ConfigError, ModelFileError
 
 logger = logging.getLogger(__name__)
 
 TEMPLATES = {
-    # Measured better than the exact Qwen3-Reranker prompt on the default generator, which is no reranker.
+    # For the default generator, which is no reranker. The question comes after the passage: asking it last
+    # lifted MRR@10 from 0.59 to 0.89 on hand-written questions over the shipped corpus (e5 alone: 0.80).
+    # Only the instruction is then a cached prefix, and each pair pays for its question's tokens too (+15%).
     "plain": (
         "<|im_start|>system\nYou judge search results.<|im_end|>\n"
-        "<|im_start|>user\n{instruction}\nQuestion: {query}\nPassage: {passage}\n"
+        "<|im_start|>user\n{instruction}\nPassage: {passage}\nQuestion: {query}\n"
         "Does the passage answer the question? Reply only yes or no.<|im_end|>\n"
         "<|im_start|>assistant\n"
     ),
@@ -167,8 +168,8 @@ class _LazyReranker:
 class LlamaCppReranker(_LazyReranker):
     """The offline default: a GGUF chat model through llama.cpp, one pair at a time.
 
-    The question's prompt prefix is evaluated once and kept in the KV cache; each passage then costs only
-    its own tokens.
+    The prompt up to the passage is evaluated once and kept in the KV cache; each pair then costs only the
+    rest. With "plain" that prefix is the instruction alone, shared by all questions.
     """
 
     _llm: Any = None
@@ -178,14 +179,9 @@ class LlamaCppReranker(_LazyReranker):
             return self._llm
         from llama_cpp import Llama
 
-        if self.config.model == DEFAULT_GENERATOR:
-            from rag.weights import ensure_generator_gguf
+        from rag.weights import gguf_file
 
-            path = ensure_generator_gguf()
-        else:
-            path = Path(self.config.model).expanduser()
-        if not path.is_file():
-            raise ModelFileError(f"rerank.model {path} is not a file; set it to a .gguf file or to {DEFAULT_GENERATOR}")
+        path = gguf_file(self.config.model, "rerank.model")
         logger.info("loading reranker %s", path)
         self._n_ctx = 512 + _MAX_QUERY_TOKENS + self.config.max_passage_tokens
         try:

@@ -126,6 +126,22 @@ def ensure_generator_gguf(models_dir: Path | None = None) -> Path:
     return target
 
 
+def gguf_file(model: str, setting: str) -> Path:
+    """Resolves a GGUF model setting: the default generator's name (joined on first use) or a file path.
+
+    Raises:
+        ModelFileError: The path is not a file.
+    """
+    from rag.config import DEFAULT_GENERATOR
+
+    if model == DEFAULT_GENERATOR:
+        return ensure_generator_gguf()
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise ModelFileError(f"{setting} {path} is not a file; set it to a .gguf file or to {DEFAULT_GENERATOR}")
+    return path
+
+
 def _join_gguf(parts: list[Path], target: Path, sha256: str = GENERATOR_SHA256, size: int = GENERATOR_SIZE) -> None:
     """Concatenates `parts` into `target`, which appears only if the joined bytes have `size` and `sha256`."""
     started = time.monotonic()
