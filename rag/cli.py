@@ -168,6 +168,84 @@ def _interactive(k: int, rerank: bool | None) -> None:
             typer.secho(f"error: {e}", fg="red", err=True)
 
 
+def _answer_json(row_id: str, answer) -> dict:
+    return {
+        "id": row_id,
+        "question": answer.question,
+        "answer": answer.text,
+        "answerable": answer.answerable,
+        "citations": [
+            {
+                "n": c.n,
+                "chunk_id": c.chunk.chunk_id,
+                "source": c.chunk.doc_id,
+                "section": c.chunk.section,
+                "link": c.chunk.link,
+                "text": c.chunk.text,
+                "span": [c.start, c.end],
+            }
+            for c in answer.citations
+        ],
+        "unsupported": list(answer.unsupported),
+        "passages": [
+            {"n": i, "chunk_id": h.chunk.chunk_id, "source": h.chunk.doc_id} for i, h in enumerate(answer.passages, 1)
+        ],
+    }
+
+
+def _print_answer(answer, streamed: str) -> None:
+    """Prints the checked answer (again, if checking changed what was streamed) and its sources."""
+    if answer.text != streamed.strip():
+        if streamed:
+            typer.secho("\n(checked)", dim=True)
+        typer.echo(answer.text)
+    else:
+        typer.echo()
+    if answer.unsupported:
+        typer.secho(f"unsupported by the passages: {' | '.join(answer.unsupported)}", fg="yellow")
+    for c in answer.citations:
+        where = " · ".join(p for p in (c.chunk.doc_id, c.chunk.date, c.chunk.section) if p)
+        typer.secho(f"[{c.n}] {where}", fg="cyan")
+        typer.echo("    " + c.quote.strip().replace("\n", "\n    "))
+    if not answer.answerable:
+        _print_hits(answer.passages)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per question.")] = False,
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
+    ] = None,
+    rerank: Annotated[
+        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank).")
+    ] = None,
+) -> None:
+    """Answer a question from the digests, with numbered citations (or say the digests don't say)."""
+    from rag import pipeline
+    from rag.evaluate import read_jsonl
+    from rag.types import Answer
+
+    if (question is None) == (questions is None):
+        raise InputError('give a question or --questions FILE.jsonl, e.g. rag ask "What is MOVA?"')
+    rows = read_jsonl(questions) if questions else [{"id": "1", "question": question}]
+    assistant = pipeline.open_assistant(config(), rerank)
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(_answer_json(row["id"], assistant.ask(row["question"])), ensure_ascii=False))
+            continue
+        if questions:
+            typer.secho(f"\n[{row['id']}] {row['question']}", bold=True)
+        streamed = ""
+        for event in assistant.stream(row["question"]):
+            if isinstance(event, Answer):
+                _print_answer(event, streamed)
+            else:
+                streamed += event
+                typer.echo(event, nl=False)
+
+
 @app.command("eval")
 def evaluate(
     qa: Annotated[Path, typer.Option("--qa", help="Gold questions (JSONL with question, evidence, answerable).")],
@@ -176,8 +254,11 @@ def evaluate(
     stages: Annotated[bool, typer.Option("--stages", help="Report keyword, dense, fused and reranked.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the stage comparison to a PNG.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="List the questions each stage missed.")] = False,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Also generate answers and measure them (slow: seconds a question).")
+    ] = False,
 ) -> None:
-    """Measure retrieval accuracy on a gold question file."""
+    """Measure retrieval accuracy (and with --answers, answer quality) on a gold question file."""
     from rag import pipeline
     from rag.evaluate import percentiles, read_questions, relevant_counts, score
 
@@ -208,12 +289,15 @@ def evaluate(
             continue
         texts = [[retriever.index.chunks[row].text for row, _ in ranking[:10]] for ranking in rankings]
         report[name], misses[name] = score(gold, texts, relevant, cutoffs)
+    if answers:
+        report_answers = _evaluate_answers(gold, pipeline.open_assistant(config(), retriever=retriever), verbose)
     if plot:
         from rag.evaluate import plot_stages
 
         plot_stages(report, plot, title=f"{qa.name}: retrieval by stage")
     if as_json:
-        typer.echo(json.dumps({"qa": str(qa), "stages": report, "latency": latency}))
+        extra = {"answers": report_answers} if answers else {}
+        typer.echo(json.dumps({"qa": str(qa), "stages": report, "latency": latency, **extra}))
         return
     columns = [f"hit@{k}" for k in cutoffs] + ["mrr@10", "ndcg@10"]
     for name, metrics in report.items():
@@ -227,8 +311,56 @@ def evaluate(
                 if rank is None or rank > 1:
                     typer.echo(f"  {q.id} rank={rank or '>10'}  {q.question}")
     first, full = latency["first_stage_ms"], latency["with_rerank_ms"]
-    typer.echo(f"\nlatency per question: first stage p50 {first['p50']:.0f} ms, p95 {first['p95']:.0f} ms; "
-               f"with reranking p50 {full['p50']:.0f} ms, p95 {full['p95']:.0f} ms")
+    typer.echo(
+        f"\nlatency per question: first stage p50 {first['p50']:.0f} ms, p95 {first['p95']:.0f} ms; "
+        f"with reranking p50 {full['p50']:.0f} ms, p95 {full['p95']:.0f} ms"
+    )
+    if answers:
+        _print_answer_figures(report_answers)
+
+
+def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
+    """Answers every question as the chat would (streaming, one at a time) and scores the answers."""
+    from rich.progress import Progress
+
+    from rag.evaluate import percentiles, score_answers
+    from rag.types import Answer
+
+    results, first_ms, total_ms = [], [], []
+    assistant.ask(gold[0].question)  # warm up: models load outside the timings
+    with Progress(transient=True) as progress:
+        for q in progress.track(gold, description="answering"):
+            started = time.perf_counter()
+            first = None
+            for event in assistant.stream(q.question):
+                first = first or 1000 * (time.perf_counter() - started)
+                if isinstance(event, Answer):
+                    results.append(event)
+            total_ms.append(1000 * (time.perf_counter() - started))
+            first_ms.append(first)
+    figures, rows = score_answers(gold, results)
+    figures["first_token_ms"] = percentiles(first_ms)
+    figures["answer_ms"] = percentiles(total_ms)
+    if verbose:
+        for q, row, answer in zip(gold, rows, results, strict=True):
+            wrong = row["declined"] if q.answerable else not row["declined"]
+            if wrong or (q.answerable and not row["answer_hit"]):
+                typer.echo(f"  {q.id} {'declined' if row['declined'] else 'answered'}: {q.question}")
+                typer.echo(f"      -> {answer.text}  (gold: {' / '.join(q.answers) or 'decline'})")
+    return figures
+
+
+def _print_answer_figures(f: dict) -> None:
+    typer.secho("\nanswers", bold=True)
+    typer.echo(
+        f"gold answer in the answer      {f['answer_hit']:.3f}  (of {f['answerable']} answerable)\n"
+        f"evidence among the citations   {f['evidence_cited']:.3f}\n"
+        f"unanswerable declined          {f['declined_unanswerable']:.3f}  (of {f['unanswerable']})\n"
+        f"answerable wrongly declined    {f['declined_answerable']:.3f}\n"
+        f"sentences with a citation      {f['supported_sentences']:.3f}\n"
+        f"first token p50 {f['first_token_ms']['p50']:.0f} ms, p95 {f['first_token_ms']['p95']:.0f} ms; "
+        f"whole answer p50 {f['answer_ms']['p50']:.0f} ms, p95 {f['answer_ms']['p95']:.0f} ms"
+    )
 
 
 def run() -> None:

@@ -57,9 +57,9 @@ class SearchConfig:
     fusion: str = "weighted"
     rrf_k: int = 60
     dense_weight: float = 0.5
-    # Rerank the fused hits with [rerank]? Off in the offline profile: its 0.5B judge measured worse than the
-    # fused order (MRR@10 0.66 -> 0.56 on ../shared/eval/dev.jsonl) and costs ~1.3 s per passage on 2 cores
-    # (README). `rag eval --stages` always measures it.
+    # Rerank the fused hits with [rerank]? Off in the offline profile: its 0.5B judge lifts MRR@10 only a
+    # little (0.66 -> 0.73 on ../shared/eval/dev.jsonl) and costs ~7.5 s a question on 2 cores (README).
+    # `rag eval --stages` always measures it.
     rerank: bool = False
 
 
@@ -87,6 +87,38 @@ class RerankConfig:
 
 
 @dataclass(frozen=True)
+class GenerateConfig:
+    # "llama-cpp" (a GGUF chat model: the offline default) or "transformers" (a hub or local causal LM such as
+    # Qwen/Qwen2.5-1.5B-Instruct).
+    backend: str = "llama-cpp"
+    model: str = DEFAULT_GENERATOR
+    # The top passages handed to the model, each cut to its sentences closest to the question within a token
+    # budget: on 2 CPU cores the prompt's length sets the time to first token (about 8 ms a token).
+    passages: int = 3
+    passage_tokens: int = 110
+    max_tokens: int = 160
+    # 0 is greedy decoding: the same question gets the same answer.
+    temperature: float = 0.0
+    context: int = 2048
+    threads: int = 0
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    # A sentence is supported by a passage when its numbers all occur in the passage and at least this share
+    # of its other terms do (keyword tokens: words, names, Chinese bigrams).
+    support: float = 0.5
+    # ... or when the embedder's cosine between sentence and passage reaches this (English answers cite
+    # Chinese passages, which share few terms with them).
+    similarity: float = 0.83
+    # Decline without generating when no passage holds this share of the question's terms and the best dense
+    # similarity stays below min_similarity: the question is about something the digests do not cover.
+    min_coverage: float = 0.2
+    min_similarity: float = 0.8
+
+
+@dataclass(frozen=True)
 class Config:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
@@ -94,6 +126,8 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     rerank: RerankConfig = field(default_factory=RerankConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
 
     def validate(self) -> Config:
         if self.chunk.size < 50:
@@ -120,6 +154,17 @@ class Config:
             raise ConfigError(f"rerank.weight must be in [0, 1], got {self.rerank.weight}")
         if self.rerank.candidates < 1:
             raise ConfigError(f"rerank.candidates must be >= 1, got {self.rerank.candidates}")
+        g = self.generate
+        if g.backend not in ("llama-cpp", "transformers"):
+            raise ConfigError(f"generate.backend must be llama-cpp or transformers, got {g.backend!r}")
+        for name in ("passages", "passage_tokens", "max_tokens"):
+            if getattr(g, name) < 1:
+                raise ConfigError(f"generate.{name} must be >= 1, got {getattr(g, name)}")
+        if g.context < 512:
+            raise ConfigError(f"generate.context must be >= 512 tokens, got {g.context}")
+        for name in ("support", "similarity", "min_coverage", "min_similarity"):
+            if not 0.0 <= getattr(self.answer, name) <= 1.0:
+                raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")
         if not self.corpus.paths:
             raise ConfigError("corpus.paths is empty: name at least one folder of digests")
         return self

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.types import Chunk
+from rag.types import Answer, Chunk
 
 DEFAULT_KS = (1, 3, 5, 10)
 
@@ -185,3 +185,44 @@ def plot_stages(report: dict[str, dict[str, dict[str, float]]], path: Path, titl
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> tuple[dict[str, float], list[dict]]:
+    """Answer figures: gold answer string present, evidence cited, declining right and wrong, supported sentences.
+
+    Returns:
+        The figures (shares in 0..1, with the counts they are over) and one row per question for listing misses.
+    """
+    rows = []
+    for q, a in zip(questions, answers, strict=True):
+        text = normalize_text(a.text)
+        rows.append(
+            {
+                "id": q.id,
+                "answerable": q.answerable,
+                "declined": not a.answerable,
+                "answer_hit": a.answerable and any(normalize_text(s) in text for s in q.answers),
+                "evidence_cited": a.answerable
+                and bool(q.evidence)
+                and first_hit_rank(q.evidence, [c.chunk.text for c in a.citations]) is not None,
+                "sentences": a.sentences,
+                "supported": a.sentences - len(a.unsupported),
+            }
+        )
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+
+    def share(part: list[dict], key: str) -> float:
+        return sum(bool(r[key]) for r in part) / len(part) if part else 0.0
+
+    sentences = sum(r["sentences"] for r in rows if not r["declined"])
+    figures = {
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "answer_hit": share(answerable, "answer_hit"),
+        "evidence_cited": share(answerable, "evidence_cited"),
+        "declined_unanswerable": share(unanswerable, "declined"),
+        "declined_answerable": share(answerable, "declined"),
+        "supported_sentences": sum(r["supported"] for r in rows if not r["declined"]) / sentences if sentences else 0.0,
+    }
+    return figures, rows

@@ -45,3 +45,18 @@ def open_retriever(config: Config, rerank: bool | None = None) -> Retriever:
         make_reranker(config) if rerank else None,
         config.rerank,
     )
+
+
+def open_assistant(config: Config, rerank: bool | None = None, retriever: Retriever | None = None):
+    """The retriever (opened here unless given) plus the configured generator (loaded on first use)."""
+    from rag.answer import Assistant
+    from rag.generate import make_generator
+
+    rerank = config.search.rerank if rerank is None else rerank
+    return Assistant(
+        retriever or open_retriever(config, rerank),
+        make_generator(config.generate),
+        config.generate,
+        config.answer,
+        rerank=rerank,
+    )

@@ -66,3 +66,44 @@ class Hit:
     rank: int
     score: float
     chunk: Chunk
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage an answer cites as [n], with the span of its supporting words.
+
+    `start`/`end` index into `chunk.text`, so a page can highlight `chunk.text[start:end]`.
+    """
+
+    n: int
+    chunk: Chunk
+    start: int
+    end: int
+
+    @property
+    def quote(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The assistant's reply to one question.
+
+    Attributes:
+        answerable: False when the assistant declined because the digests do not hold the answer.
+        citations: The passages the text cites, in [n] order.
+        passages: What the model read (or, after declining, the closest passages), in [n] order.
+        unsupported: Answer sentences that no given passage supports.
+        lang: "zh" or "en", the language of the question and of the answer.
+        query: The standalone question retrieval used (a follow-up rewritten from the conversation).
+    """
+
+    question: str
+    text: str
+    answerable: bool
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()
+    unsupported: tuple[str, ...] = ()
+    sentences: int = 0
+    lang: str = "en"
+    query: str = ""

@@ -54,7 +54,7 @@ def test_keys_and_types(rows, sources):
         assert isinstance(r["question"], str) and r["question"].strip(), r["id"]
         assert r["lang"] in LANGS, r["id"]
         assert r["kind"] in KINDS, r["id"]
-        assert r["source"] in sources, r["id"]
+        assert r["source"] in sources or (r["source"] == "" and r["kind"] == "unanswerable"), r["id"]  # off-topic
         assert isinstance(r["answerable"], bool), r["id"]
         for key in ("evidence", "answers"):
             assert isinstance(r[key], list) and all(isinstance(s, str) and s.strip() for s in r[key]), r["id"]
@@ -78,7 +78,7 @@ def test_answerable_consistent_with_kind(rows):
 
 def test_evidence_is_short_and_in_source(rows, sources):
     for r in rows:
-        text = sources[r["source"]]
+        text = sources.get(r["source"], "")
         for e in r["evidence"]:
             assert 6 <= len(e) <= 40, (r["id"], e)
             assert "\n" not in e, (r["id"], e)

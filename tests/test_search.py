@@ -37,9 +37,7 @@ def test_reranker_decides_the_order_of_its_candidates(corpus, tmp_path, embedder
 
 def test_only_the_top_candidates_are_judged(corpus, tmp_path, embedder):
     judge = KeywordJudge("MMTEB")
-    search = retriever(
-        corpus, tmp_path, embedder, reranker=judge, rerank_config=RerankConfig(candidates=2, weight=1.0)
-    )
+    search = retriever(corpus, tmp_path, embedder, reranker=judge, rerank_config=RerankConfig(candidates=2, weight=1.0))
     stages = search.stages(["视频生成"])[0]
     assert judge.calls == [2]
     assert sorted(r for r, _ in stages.reranked[:2]) == sorted(r for r, _ in stages.fused[:2])

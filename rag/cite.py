@@ -1,0 +1,157 @@
+"""Check an answer's [n] markers: each must name a given passage that supports its sentence."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.keyword import tokenize
+
+# [1], [2, 3], [1][2], 【1】 and full-width commas, as small models write them.
+_MARKER = re.compile(r"\s*[\[【]\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]】]")
+# A sentence ends at Chinese end punctuation, or at . ! ? before a space or the end (so 12.5 stays whole);
+# markers written just after the full stop still belong to the sentence before.
+_SENTENCE_END = re.compile(r"(?:[。！？]|[.!?](?=\s|$|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|\n+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_END_PUNCT = "。！？.!?；;：:，,"
+
+Similarity = Callable[[str, list[str]], list[float]]  # (sentence, passages) -> one score per passage
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An answer after checking.
+
+    Attributes:
+        text: The answer with every marker pointing at a passage that supports its sentence.
+        cited: (n, start, end) per passage cited, the span being the passage sentence that best supports it.
+        sentences: How many claim sentences the answer has.
+        unsupported: Claim sentences no given passage supports (their markers were removed).
+        repaired: How many sentences had a marker added, re-pointed or dropped.
+    """
+
+    text: str
+    cited: tuple[tuple[int, int, int], ...]
+    sentences: int
+    unsupported: tuple[str, ...]
+    repaired: int
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Splits text into (start, end) spans that cover it; whitespace-only spans are left out."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.end()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def markers(sentence: str) -> list[int]:
+    return [int(n) for group in _MARKER.findall(sentence) for n in re.findall(r"\d+", group)]
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text)
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+
+
+def numbers_match(sentence: str, passage: str) -> bool:
+    """True when every number of the sentence occurs in the passage (a changed figure is never supported)."""
+    return _numbers(strip_markers(sentence)) <= _numbers(passage)
+
+
+def support(sentence: str, passage: str) -> float:
+    """Scores how well `passage` backs `sentence`: 0 if a number of the sentence is missing from it, else the
+    share of the sentence's terms found in it."""
+    sentence = strip_markers(sentence)
+    if not numbers_match(sentence, passage):
+        return 0.0
+    terms = set(tokenize(sentence))
+    if not terms:
+        return 0.0
+    return len(terms & set(tokenize(passage))) / len(terms)
+
+
+def best_span(passage: str, sentence: str) -> tuple[int, int]:
+    """The span of the passage sentence sharing the most terms with `sentence` (the whole passage if none)."""
+    terms = set(tokenize(strip_markers(sentence)))
+    scored = [(len(terms & set(tokenize(passage[s:e]))), -s, s, e) for s, e in sentences(passage)]
+    best = max(scored, default=None)
+    if not best or best[0] == 0:
+        return 0, len(passage)
+    start, end = best[2], best[3]
+    while start < end and passage[start].isspace():
+        start += 1
+    return start, end
+
+
+def _with_markers(sentence: str, numbers: list[int]) -> str:
+    """Puts `numbers` as [n] markers at the end of the sentence, before its closing punctuation."""
+    body = strip_markers(sentence)
+    tail = body[len(body.rstrip()) :]
+    body = body.rstrip()
+    punct = ""
+    while body and body[-1] in _END_PUNCT:
+        punct, body = body[-1] + punct, body[:-1]
+    if numbers:
+        space = " " if body[-1:].isascii() and body[-1:].strip() else ""  # "faster [1]." but "模型[1]。"
+        body += space + "".join(f"[{n}]" for n in numbers)
+    return body + punct + tail
+
+
+def check(
+    answer: str,
+    passages: Sequence[str],
+    threshold: float,
+    similarity: Similarity | None = None,
+    min_similarity: float = 1.0,
+) -> Checked:
+    """Checks every claim sentence of `answer` against the passages it may cite, numbered from 1.
+
+    A passage supports a sentence when it holds every number of the sentence and either a `threshold`
+    share of its terms or, through `similarity` (e.g. the embedder's cosine, which works across languages),
+    at least `min_similarity`. A marker stays when its passage supports the sentence. An out-of-range or
+    unsupported marker is re-pointed to the passage that supports the sentence best, or dropped when none
+    does; a sentence with no marker gets one the same way. Sentences no passage supports are reported.
+    """
+    out: list[str] = []
+    cited: dict[int, list[str]] = {}
+    unsupported: list[str] = []
+    claims = repaired = 0
+    last = 0
+    for start, end in sentences(answer):
+        out.append(answer[last:start])
+        last = end
+        sentence = answer[start:end]
+        if not set(tokenize(strip_markers(sentence))):  # punctuation, a bare marker, a list bullet
+            out.append(strip_markers(sentence))
+            continue
+        claims += 1
+        given = markers(sentence)
+        lexical = [support(sentence, p) for p in passages]
+        semantic = similarity(strip_markers(sentence), list(passages)) if similarity else [0.0] * len(passages)
+        ok = [
+            lex >= threshold or (sim >= min_similarity and numbers_match(sentence, p))
+            for lex, sim, p in zip(lexical, semantic, passages, strict=True)
+        ]
+        keep = sorted({n for n in given if 1 <= n <= len(passages) and ok[n - 1]})
+        if not keep:
+            best = max(range(len(passages)), key=lambda i: (ok[i], lexical[i] + semantic[i]), default=None)
+            if best is not None and ok[best]:
+                keep = [best + 1]
+            else:
+                unsupported.append(strip_markers(sentence).strip())
+        if keep != given:
+            repaired += 1
+        for n in keep:
+            cited.setdefault(n, []).append(sentence)
+        out.append(_with_markers(sentence, keep))
+    out.append(answer[last:])
+    spans = tuple((n, *best_span(passages[n - 1], " ".join(claimed))) for n, claimed in sorted(cited.items()))
+    return Checked("".join(out).strip(), spans, claims, tuple(unsupported), repaired)

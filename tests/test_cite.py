@@ -1,0 +1,56 @@
+"""Citation checking: good markers stay, wrong ones are re-pointed or dropped, and the span finds the words."""
+
+from __future__ import annotations
+
+from rag.cite import check, markers, sentences, support
+
+PASSAGES = [
+    "MOVA 是一个开源的音视频联合生成模型。它的参数量为 32B，可以同时生成视频和语音。",
+    "Aster is an agent for autonomous scientific discovery. It is more than 20 times faster than prior work.",
+]
+
+
+def test_a_good_marker_stays_and_points_at_the_supporting_sentence():
+    checked = check("Aster is more than 20 times faster than prior work [2].", PASSAGES, 0.5)
+    assert checked.text == "Aster is more than 20 times faster than prior work [2]."
+    assert checked.repaired == 0 and checked.unsupported == ()
+    ((n, start, end),) = checked.cited
+    assert n == 2 and PASSAGES[1][start:end] == "It is more than 20 times faster than prior work."
+
+
+def test_an_out_of_range_marker_is_repointed_to_the_passage_that_supports_it():
+    checked = check("MOVA 的参数量为 32B[7]。", PASSAGES, 0.5)
+    assert checked.text == "MOVA 的参数量为 32B [1]。"
+    assert checked.repaired == 1 and [n for n, _, _ in checked.cited] == [1]
+    _, start, end = checked.cited[0]
+    assert "32B" in PASSAGES[0][start:end]
+
+
+def test_a_marker_on_the_wrong_passage_is_repointed():
+    checked = check("MOVA 是开源的音视频生成模型 [2]。", PASSAGES, 0.5)
+    assert checked.text == "MOVA 是开源的音视频生成模型[1]。"
+
+
+def test_an_unsupported_sentence_loses_its_marker_and_is_reported():
+    checked = check("Aster is 20 times faster [2]. It was released in 1999 [1].", PASSAGES, 0.5)
+    assert checked.text == "Aster is 20 times faster [2]. It was released in 1999."
+    assert checked.unsupported == ("It was released in 1999.",)
+    assert checked.sentences == 2
+
+
+def test_a_number_missing_from_the_passage_is_not_supported():
+    # Every word is in the passage, but the figure is not: a changed number must not pass as cited.
+    assert support("MOVA 的参数量为 70B。", PASSAGES[0]) == 0.0
+    assert support("MOVA 的参数量为 32B。", PASSAGES[0]) >= 0.5
+
+
+def test_a_sentence_without_marker_gets_one():
+    checked = check("Aster is an agent for autonomous scientific discovery.", PASSAGES, 0.5)
+    assert checked.text == "Aster is an agent for autonomous scientific discovery [2]."
+
+
+def test_sentences_keep_decimals_and_trailing_markers_whole():
+    text = "Accuracy rose by 12.5% on GSM8K. [1][2] 第二句。第三句"
+    parts = [text[s:e].strip() for s, e in sentences(text)]
+    assert parts == ["Accuracy rose by 12.5% on GSM8K. [1][2]", "第二句。", "第三句"]
+    assert markers("x [1, 2]【3】") == [1, 2, 3]
