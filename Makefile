@@ -8,11 +8,11 @@ setup:
 
 run: setup
 	.venv/bin/rag index
-	.venv/bin/rag search
+	.venv/bin/rag serve
 
 test: setup
-	.venv/bin/ruff check rag tests
+	.venv/bin/ruff check rag ui tests
 	.venv/bin/python -m pytest
 
 lint: setup
-	.venv/bin/ruff check rag tests
+	.venv/bin/ruff check rag ui tests

@@ -43,6 +43,9 @@ REWRITE = (
     "replace words like it, they, 它, 这篇 with what they refer to. Keep names and numbers. Keep the language of "
     "the last message. Reply with the question only."
 )
+# Words that point back into the conversation; a question without them is taken as standalone (a 0.5B model
+# asked to rewrite a complete question tends to turn it into a statement).
+_FOLLOW_UP = re.compile(r"[它其该这那此]|\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 _HISTORY_TURNS = 2
 _HISTORY_CHARS = 300
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -145,7 +148,7 @@ class Assistant:
 
     def standalone(self, question: str, history: list[tuple[str, str]]) -> str:
         """Rewrites a follow-up ("它的参数量呢？") into a question that stands alone, using the last turns."""
-        if not history:
+        if not history or not _FOLLOW_UP.search(question):
             return question
         turns = "\n".join(
             f"User: {user[:_HISTORY_CHARS]}\nAssistant: {reply[:_HISTORY_CHARS]}"
@@ -216,8 +219,9 @@ class Assistant:
         shown = [f"{_header(p)}\n{p.text}" for p in passages]
         c = self.answer_config
         checked = cite.check(raw, shown, c.support, self._similarity, c.similarity)
-        if checked.sentences == len(checked.unsupported):
-            logger.info("no sentence of the answer is supported by the passages: %r", raw[:200])
+        supported = checked.sentences - len(checked.unsupported)
+        if supported == 0 or supported < c.min_supported * checked.sentences:
+            logger.info("%d of %d sentences supported by the passages: %r", supported, checked.sentences, raw[:200])
             return self._decline(question, query, lang, hits)
         citations = []
         for n, start, end in checked.cited:

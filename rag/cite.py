@@ -129,7 +129,7 @@ def check(
         out.append(answer[last:start])
         last = end
         sentence = answer[start:end]
-        if not set(tokenize(strip_markers(sentence))):  # punctuation, a bare marker, a list bullet
+        if all(t.isdigit() for t in tokenize(strip_markers(sentence))):  # punctuation, a marker, a "2." bullet
             out.append(strip_markers(sentence))
             continue
         claims += 1

@@ -1,4 +1,4 @@
-"""The `rag` command: build the index, search it, and measure retrieval."""
+"""The `rag` command: build the index, search it, answer questions, serve the chat page, measure."""
 
 from __future__ import annotations
 
@@ -244,6 +244,22 @@ def ask(
             else:
                 streamed += event
                 typer.echo(event, nl=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to bind; 0.0.0.0 serves every interface.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port of the chat page.")] = 7860,
+    mcp: Annotated[
+        bool, typer.Option("--mcp", help="Also serve the search as an MCP tool (needs gradio[mcp]).")
+    ] = False,
+) -> None:
+    """Serve the chat page (log in with RAG_UI_USER / RAG_UI_PASSWORD when they are set)."""
+    from ui.app import serve as serve_page
+
+    serve_page(config(), host=host, port=port, mcp=mcp)
 
 
 @app.command("eval")

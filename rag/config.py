@@ -112,6 +112,9 @@ class AnswerConfig:
     # ... or when the embedder's cosine between sentence and passage reaches this (English answers cite
     # Chinese passages, which share few terms with them).
     similarity: float = 0.83
+    # Decline when less than this share of the answer's sentences is supported: a small model asked about
+    # something the digests do not cover writes on from its own memory, citing a passage now and then.
+    min_supported: float = 0.5
     # Decline without generating when no passage holds this share of the question's terms and the best dense
     # similarity stays below min_similarity: the question is about something the digests do not cover.
     min_coverage: float = 0.2
@@ -162,7 +165,7 @@ class Config:
                 raise ConfigError(f"generate.{name} must be >= 1, got {getattr(g, name)}")
         if g.context < 512:
             raise ConfigError(f"generate.context must be >= 512 tokens, got {g.context}")
-        for name in ("support", "similarity", "min_coverage", "min_similarity"):
+        for name in ("support", "similarity", "min_supported", "min_coverage", "min_similarity"):
             if not 0.0 <= getattr(self.answer, name) <= 1.0:
                 raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")
         if not self.corpus.paths:

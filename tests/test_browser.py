@@ -1,0 +1,152 @@
+"""The chat page in a real browser (Debian's chromium via Playwright) on the real default models and index."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]  # fmt: skip
+ANSWER_TIMEOUT_MS = 240_000
+UPLOAD = (
+    "# Daily Papers Report\n**Date**: 2026-03-01\n\n"
+    "## 📄 ZebraLM: A Striped Language Model\n\n- **链接**: https://example.org/papers/zebralm\n\n"
+    "ZebraLM is a 7B-parameter language model that scores 88.4 on the ZooBench benchmark.\n"
+    "ZebraLM 是一个 70 亿参数的语言模型，在 ZooBench 基准上得分 88.4。\n"
+)
+# Playwright must drive the system's chromium, never fetch a browser of its own.
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("chromium not found: scripts/setup.sh installs it (apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """The page on a free port, over an index of the shipped corpus built into a temporary folder."""
+    from rag import pipeline
+    from rag.build import update_index
+    from rag.config import CorpusConfig, IndexConfig, load_config
+    from rag.load import load_corpus
+    from rag.search import Retriever
+    from rag.store import load
+    from ui.app import serve
+
+    chromium()  # skip before the models load
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(REPO / "corpus", root / "corpus")
+    config = dataclasses.replace(
+        load_config(None), corpus=CorpusConfig((str(root / "corpus"),)), index=IndexConfig(str(root / "index"))
+    )
+    embedder = pipeline.make_embedder(config)
+    documents, _ = load_corpus(pipeline.corpus_roots(config))
+    update_index(Path(config.index.dir), documents, embedder, config.chunk)
+    retriever = Retriever(load(Path(config.index.dir)), embedder, config.search)
+    port = free_port()
+    app = serve(config, port=port, block=False, assistant=pipeline.open_assistant(config, retriever=retriever))
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server)
+        page.wait_for_selector("#question textarea")
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> str:
+    """Types the question, waits for the streamed answer to be replaced by the checked one; returns its text."""
+    bots = page.locator('#chat [data-testid="bot"]')
+    before = bots.count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        """(n) => {
+            const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+            return bots.length > n && !bots[bots.length - 1].innerText.includes('▍');
+        }""",
+        arg=before,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    return bots.nth(before).inner_text().strip()
+
+
+def open_first_citation(page) -> bool:
+    """Clicks the first [n] of the latest answer; checks its passage opens in the sources panel, highlighted."""
+    cites = page.locator('#chat [data-testid="bot"]').last.locator("a.rag-cite")
+    if cites.count() == 0:
+        return False
+    target = cites.first.get_attribute("href").removeprefix("#")
+    cites.first.click()
+    passage = page.locator(f"#sources #{target}")
+    passage.wait_for(state="visible")
+    assert passage.get_attribute("open") is not None
+    assert passage.locator("mark").count() >= 1
+    assert page.evaluate(f"document.getElementById('{target}').classList.contains('rag-flash')")
+    return True
+
+
+@pytest.mark.slow
+def test_chat_page_answers_cites_and_indexes_uploads(page, tmp_path: Path):
+    cited = 0
+    for question in (
+        "MOVA 使用了多少参数的混合专家架构？",
+        "What is NanoQuant and how small does it make a 70B model?",
+    ):
+        answer = ask(page, question)
+        assert answer and "Traceback" not in answer
+        sources = page.inner_text("#sources")
+        if "don't say" in answer or "没有找到" in answer:
+            assert "hf-daily-papers-2026-02-10.md" in sources  # the closest passages are shown
+        else:
+            cited += open_first_citation(page)
+    assert cited >= 1, "neither answer had a citation to open"
+
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "chat-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.screenshot(path=str(DOCS / "chat-narrow.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    digest = tmp_path / "zebra-2026-03-01.md"
+    digest.write_text(UPLOAD, encoding="utf-8")
+    rejected = tmp_path / "notes.md"  # passes the page's extension filter, fails the server's checks
+    rejected.write_text("  \n", encoding="utf-8")
+    page.get_by_text("Index: digests and uploads").click()
+    page.locator("#upload input[type=file]").set_input_files([str(digest), str(rejected)])
+    page.click("#add")
+    page.wait_for_function(
+        "() => document.querySelector('#upload-notice').innerText.includes('indexed')", timeout=ANSWER_TIMEOUT_MS
+    )
+    notice = page.inner_text("#upload-notice")
+    assert "zebra-2026-03-01.md" in notice and "notes.md: empty file" in notice
+    assert "uploads/zebra-2026-03-01.md" in page.inner_text("#status")
+
+    answer = ask(page, "What does ZebraLM score on ZooBench?")
+    assert answer
+    assert "uploads/zebra-2026-03-01.md" in page.inner_text("#sources")  # the new digest is searched

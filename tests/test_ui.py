@@ -1,0 +1,245 @@
+"""The chat page on a fake assistant: citations, highlights, escaping, declines, errors and uploads."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.build import update_index
+from rag.config import ChunkConfig, Config, CorpusConfig, GenerateConfig, IndexConfig
+from rag.errors import InputError
+from rag.load import load_corpus
+from rag.search import Retriever
+from rag.store import load
+from rag.types import Answer, Chunk, Citation, Hit
+from ui import render, uploads
+from ui.app import Backend, auth_from_env, build_app
+
+MOVA = (
+    "MOVA 是一个开源多模态模型，利用 32B 参数的混合专家（MoE）架构，实现音画同步的联合生成。"
+    "<script>alert(1)</script> 它支持语音、音效和音乐。"
+)
+
+
+def chunk(text: str, n: int, **extra: str) -> Chunk:
+    fields = {"section": "MOVA: Video-Audio Generation", "date": "2026-02-10", "link": "https://example.org/mova"}
+    return Chunk(f"c{n}", "hf-daily.md", 0, len(text), text, "Daily", **{**fields, **extra})
+
+
+def mova_answer(question: str = "MOVA 用了多大的模型？") -> Answer:
+    cited = chunk(MOVA, 1)
+    other = chunk("Aster speeds up <b>discovery</b> by 20x.", 2, section="Aster <i>agent</i>", link="javascript:x")
+    start = MOVA.index("32B")
+    citation = Citation(1, cited, start, start + len("32B 参数的混合专家（MoE）架构"))
+    return Answer(
+        question,
+        "MOVA 使用 32B 参数的混合专家架构[1]。<img src=x onerror=alert(1)> [7]",
+        True,
+        (citation,),
+        (Hit(1, 0.91, cited), Hit(2, 0.42, other)),
+        ("<img src=x onerror=alert(1)> [7]",),
+        2,
+        "zh",
+        "MOVA 的参数量是多少？",
+    )
+
+
+class FakeAssistant:
+    """Streams fixed pieces, then a fixed Answer; records what it was asked."""
+
+    def __init__(self, answer: Answer | None = None, error: Exception | None = None, retriever=None):
+        self.answer = answer or mova_answer()
+        self.error = error
+        self.retriever = retriever
+        self.config = GenerateConfig()
+        self.rerank = False
+        self.calls: list[tuple[str, list]] = []
+
+    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        self.calls.append((question, list(history or [])))
+        if self.error:
+            raise self.error
+        yield "MOVA 使用 "
+        yield "32B <参数>"
+        yield dataclasses.replace(self.answer, question=question)
+
+    def ask(self, question: str, history=None) -> Answer:
+        *_, answer = self.stream(question, history)
+        return answer
+
+
+def run(backend: Backend, question: str, turns: list | None = None) -> list[tuple]:
+    _, messages, pending = backend.add_user(question, [])
+    return list(backend.respond(pending, messages, turns or [], 3, False))
+
+
+def test_answer_links_each_cited_marker_and_escapes_the_rest():
+    html = render.answer_html(mova_answer(), turn=4)
+    assert '<a class="rag-cite" href="#src-4-1"' in html
+    assert 'title="32B 参数的混合专家（MoE）架构"' in html
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert "[7]" in html and 'href="#src-4-7"' not in html  # a marker with no citation stays plain text
+
+
+def test_sources_panel_highlights_support_escapes_digest_text_and_collapses_uncited():
+    html = render.sources_html(mova_answer(), turn=0)
+    assert 'id="src-0-1" open' in html
+    assert "<mark>32B 参数的混合专家（MoE）架构</mark>" in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "hf-daily.md" in html and "2026-02-10" in html and "0.910" in html
+    assert 'href="https://example.org/mova"' in html
+    assert "javascript:" not in html  # only http(s) links become links
+    assert "Aster &lt;i&gt;agent&lt;/i&gt;" in html
+    uncited = html[html.index('class="rag-uncited"') :]
+    assert 'id="src-0-2"' in uncited and 'id="src-0-2" open' not in uncited
+    assert "检索问题: <q>MOVA 的参数量是多少？</q>" in html
+    assert "没有段落支持的句子" in html
+
+
+def test_highlight_merges_overlapping_spans():
+    assert render.highlight("a<b>cdef", [(1, 4), (3, 6), (7, 8)]) == "a<mark>&lt;b&gt;cd</mark>e<mark>f</mark>"
+
+
+def test_decline_is_plain_and_lists_the_closest_passages():
+    declined = Answer(
+        "Who won the 2030 World Cup?", "The digests don't say.", False, passages=(Hit(1, 0.2, chunk(MOVA, 1)),)
+    )
+    assert render.answer_html(declined, 0) == '<span class="rag-decline">The digests don&#x27;t say.</span>'
+    html = render.sources_html(declined, 0)
+    assert "Closest passages" in html and 'id="src-0-1"' in html and "<mark>" not in html
+
+
+def test_respond_streams_then_replaces_with_the_checked_answer():
+    assistant = FakeAssistant()
+    steps = run(Backend(assistant, Config()), "MOVA 用了多大的模型？")
+    streamed = [s[0][-1]["content"] for s in steps[:-1]]
+    assert streamed[0].startswith("MOVA 使用") and "32B &lt;参数&gt;" in streamed[-1]
+    messages, sources, turns, plain = steps[-1]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert 'href="#src-0-1"' in messages[-1]["content"] and 'id="src-0-1"' in sources
+    assert turns[0]["question"] == "MOVA 用了多大的模型？"
+    assert plain.startswith("MOVA 使用 32B") and "[1] hf-daily.md · 2026-02-10" in plain
+
+
+def test_follow_up_gets_the_history_and_earlier_sources_stay_reachable():
+    assistant = FakeAssistant()
+    backend = Backend(assistant, Config())
+    first = run(backend, "MOVA 是什么？")[-1]
+    second = run(backend, "它的参数量呢？", first[2])[-1]
+    assert assistant.calls[1] == ("它的参数量呢？", [("MOVA 是什么？", mova_answer().text)])
+    assert 'href="#src-1-1"' in second[0][-1]["content"]
+    assert 'id="src-1-1"' in second[1] and 'id="src-0-1"' in second[1]  # the earlier turn, collapsed
+    assert second[1].index("src-1-1") < second[1].index("src-0-1")
+
+
+def test_user_errors_show_their_message_never_a_traceback():
+    backend = Backend(FakeAssistant(error=InputError("the question is empty")), Config())
+    messages = run(backend, "?")[-1][0]
+    assert "the question is empty" in messages[-1]["content"]
+    crash = Backend(FakeAssistant(error=ZeroDivisionError("secret detail")), Config())
+    content = run(crash, "?")[-1][0][-1]["content"]
+    assert "ZeroDivisionError" in content and "secret detail" not in content and "Traceback" not in content
+
+
+def test_empty_question_is_not_sent():
+    backend = Backend(FakeAssistant(), Config())
+    assert backend.add_user("   ", []) == ("", [], "")
+    assert list(backend.respond("", [], [], 3, False)) == []
+
+
+def test_settings_change_the_passage_count():
+    assistant = FakeAssistant()
+    backend = Backend(assistant, Config())
+    list(backend.respond("MOVA?", [], [], 5, False))
+    assert assistant.config.passages == 5 and assistant.rerank is False
+
+
+def test_a_factory_is_opened_once_on_first_use():
+    opened = []
+    backend = Backend(lambda: opened.append(1) or FakeAssistant(), Config())
+    assert opened == []
+    run(backend, "MOVA?")
+    run(backend, "MOVA?")
+    assert opened == [1]
+
+
+def test_empty_panel_invites_a_question():
+    assert "Sources of each answer" in render.panel([])
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, corpus: Path, embedder) -> tuple[Config, FakeAssistant]:
+    config = Config(
+        corpus=CorpusConfig((str(corpus),)), chunk=ChunkConfig(200, 20), index=IndexConfig(str(tmp_path / "ix"))
+    )
+    documents, _ = load_corpus([corpus])
+    update_index(Path(config.index.dir), documents, embedder, config.chunk)
+    return config, FakeAssistant(retriever=Retriever(load(Path(config.index.dir)), embedder))
+
+
+def test_status_lists_the_indexed_digests(indexed):
+    config, assistant = indexed
+    html = Backend(assistant, config).status()
+    assert "daily-2026-01-05.md" in html and "weekly-2025-06.txt" in html and "hashing-64" in html
+
+
+def test_upload_indexes_good_files_and_explains_rejected_ones(indexed, tmp_path: Path):
+    config, assistant = indexed
+    good = tmp_path / "new.md"
+    good.write_text("# Weekly\n\nZebraNet reaches 99.1 on the ZooBench benchmark.\n", encoding="utf-8")
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(256)) * 8)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG")
+    notice, status = Backend(assistant, config).add_files([good, binary, image])
+    assert "indexed new.md" in notice and "uploads/new.md" in status
+    assert "blob.txt:" in notice and "cat.png: only .md" in notice
+    hits = assistant.retriever.search("ZebraNet ZooBench", 1)
+    assert hits[0].chunk.doc_id == "uploads/new.md"  # the swapped-in retriever searches the new digest
+    assert (Path(config.corpus.paths[0]) / "uploads" / "new.md").exists()
+
+
+def test_upload_refuses_files_over_the_size_limit(tmp_path: Path):
+    big = tmp_path / "big.md"
+    big.write_text("x" * 2048, encoding="utf-8")
+    checked = uploads.save([big], ["big.md"], tmp_path / "out", limit=1024)
+    assert checked.saved == [] and checked.rejected == ["big.md: 2 KB is over the 1 KB limit"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_upload_names_cannot_leave_the_folder():
+    assert uploads.safe_name("../../etc/passwd.md") == "passwd.md"
+    assert uploads.safe_name(".hidden.md") == "hidden.md"
+    assert uploads.safe_name("日报 2026-02-10.md") == "日报-2026-02-10.md"
+
+
+def test_login_needs_both_variables(monkeypatch):
+    monkeypatch.delenv("RAG_UI_USER", raising=False)
+    monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
+    assert auth_from_env() is None
+    monkeypatch.setenv("RAG_UI_USER", "ann")
+    with pytest.raises(Exception, match="RAG_UI_PASSWORD"):
+        auth_from_env()
+    monkeypatch.setenv("RAG_UI_PASSWORD", "pw")
+    assert auth_from_env() == ("ann", "pw")
+
+
+def test_scripts_can_search_and_ask_through_gradio_client(indexed):
+    from gradio_client import Client
+
+    config, assistant = indexed
+    app = build_app(assistant, config)
+    names = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
+    assert names == {"search", "ask"}  # the chat's own events stay private
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", ssr_mode=False)
+    try:
+        client = Client(url, verbose=False)
+        hits = client.predict("VidGen 视频生成", 2, api_name="/search")
+        assert len(hits) == 2 and hits[0]["source"] == "daily-2026-01-05.md"
+        answer = client.predict("MOVA 用了多大的模型？", api_name="/ask")
+        assert answer["answerable"] and answer["citations"][0]["quote"] == "32B 参数的混合专家（MoE）架构"
+    finally:
+        app.close()

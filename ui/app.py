@@ -1,0 +1,362 @@
+"""The chat page: streaming answers with linked citations, a sources panel, settings, index status and uploads."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config
+from rag.errors import RagError
+from rag.types import Answer
+from ui import render, uploads
+from ui.style import COPY_JS, CSS, JS
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "MOVA 是什么模型？它用了多大参数量的架构？",
+    "NanoQuant 能让多大的模型在 8GB 显存的 GPU 上运行？",
+    "How much faster is Aster than existing methods for scientific discovery?",
+    "What does MOVA generate, and is it open source?",
+]
+# One generation at a time per process: the models are not thread-safe; other requests wait in Gradio's queue.
+MODEL = "model"
+
+
+class Backend:
+    """The handlers behind the page; one per process, shared by every session."""
+
+    def __init__(self, assistant: Any, config: Config, uploads_dir: Path | None = None):
+        self._assistant = assistant if hasattr(assistant, "stream") else None
+        self._factory: Callable[[], Any] | None = None if self._assistant is not None else assistant
+        self.config = config
+        self.uploads_dir = uploads_dir or uploads.default_dir(config)
+        self._lock = threading.Lock()
+
+    @property
+    def assistant(self) -> Any:
+        with self._lock:
+            if self._assistant is None:
+                assert self._factory is not None
+                self._assistant = self._factory()
+            return self._assistant
+
+    def _settings(self, passages: int | None, rerank: bool | None) -> None:
+        # Safe to change per request: the model's concurrency group runs one request at a time.
+        assistant = self.assistant
+        if passages:
+            assistant.config = dataclasses.replace(assistant.config, passages=int(passages))
+        if rerank is not None:
+            if rerank and assistant.retriever.reranker is None:
+                from rag.pipeline import make_reranker
+
+                assistant.retriever.reranker = make_reranker(self.config)
+            assistant.rerank = bool(rerank)
+
+    def add_user(self, message: str, messages: list[dict]) -> tuple[str, list[dict], str]:
+        """Shows the question at once and clears the box; the answer comes from `respond` when its turn comes."""
+        message = (message or "").strip()
+        if not message:
+            return "", messages, ""
+        return "", [*messages, {"role": "user", "content": message}], message
+
+    def respond(
+        self, message: str, messages: list[dict], turns: list[dict], passages: int | None = None, rerank: bool = False
+    ) -> Iterator[tuple[list[dict], str, list[dict], str]]:
+        """Streams the answer into the chat, then replaces it by the checked answer and fills the sources panel.
+
+        Yields:
+            (chat messages, sources panel HTML, turns, plain text of the answer for the copy button).
+        """
+        if not message:
+            return
+        turn = len(turns)
+        history = [(t["question"], t["text"]) for t in turns]
+        previous = render.panel(turns)
+        streamed = ""
+        try:
+            self._settings(passages, rerank)
+            for event in self.assistant.stream(message, history):
+                if isinstance(event, Answer):
+                    answer = event
+                    break
+                streamed += event
+                yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
+            else:
+                raise RagError("the assistant stopped without an answer; try again")
+        except RagError as e:
+            yield [*messages, _bot(render.message_html(str(e)))], previous, turns, ""
+            return
+        except Exception as e:  # never a traceback in the page; the log has it
+            logger.exception("answering %r failed", message)
+            notice = f"something went wrong ({type(e).__name__}); the server log has the details"
+            yield [*messages, _bot(render.message_html(notice))], previous, turns, ""
+            return
+        record = {"question": message, "text": answer.text, "sources": render.sources_html(answer, turn)}
+        turns = [*turns, record]
+        yield [*messages, _bot(render.answer_html(answer, turn))], render.panel(turns), turns, render.plain_text(answer)
+
+    def status(self) -> str:
+        generator = getattr(getattr(self.assistant, "config", None), "model", "?")
+        return render.status_html(self.assistant.retriever.index.manifest, str(generator))
+
+    def add_files(self, files: list[Any] | None, progress: Any = None) -> tuple[str, str]:
+        """Saves the uploaded digests that pass the checks and updates the index; returns (notice, status)."""
+        if not files:
+            return render.message_html("choose .md, .txt or .pdf files first"), self.status()
+        # Gradio hands over file paths whose base name is the user's file name.
+        paths = [Path(f) if isinstance(f, str | Path) else Path(f.name) for f in files]
+        checked = uploads.save(paths, [p.name for p in paths], self.uploads_dir)
+        notes = [render.message_html(r) for r in checked.rejected]
+        if checked.saved:
+            retriever = self.assistant.retriever
+
+            def report(done: int, total: int) -> None:
+                if progress is not None:
+                    progress((done, total), desc="embedding new passages")
+
+            try:
+                result = uploads.reindex(self.config, self.uploads_dir, retriever.embedder, report)
+            except RagError as e:
+                return "<br>".join([*notes, render.message_html(str(e))]), self.status()
+            self._reopen()
+            notes.insert(
+                0,
+                f"✅ indexed {', '.join(escape(s) for s in checked.saved)}: "
+                f"{result.chunks} passages in the index, {result.embedded} newly embedded",
+            )
+        return "<br>".join(notes), self.status()
+
+    def _reopen(self) -> None:
+        """Swaps in the updated index, keeping the loaded embedder and reranker."""
+        from rag import pipeline, store
+        from rag.search import Retriever
+
+        old = self.assistant.retriever
+        index = store.load(pipeline.index_dir(self.config))
+        self.assistant.retriever = Retriever(index, old.embedder, old.config, old.reranker, old.rerank_config)
+
+    def search(self, question: str, k: int = 5) -> list[dict]:
+        """The top-k passages for a question: document, date, paper title, link, score and text."""
+        with _api_errors():
+            hits = self.assistant.retriever.search(question, max(1, min(int(k), 50)), rerank=self.assistant.rerank)
+        return [
+            {
+                "rank": h.rank,
+                "score": round(h.score, 4),
+                "source": h.chunk.doc_id,
+                "date": h.chunk.date,
+                "section": h.chunk.section,
+                "link": h.chunk.link,
+                "text": h.chunk.text,
+            }
+            for h in hits
+        ]
+
+    def ask(self, question: str) -> dict:
+        """Answers a question from the digests, with [n] citations (or says the digests don't say)."""
+        with _api_errors():
+            answer = self.assistant.ask(question)
+        return {
+            "answer": answer.text,
+            "answerable": answer.answerable,
+            "query": answer.query,
+            "citations": [
+                {"n": c.n, "source": c.chunk.doc_id, "section": c.chunk.section, "link": c.chunk.link, "quote": c.quote}
+                for c in answer.citations
+            ],
+        }
+
+
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    """A user's mistake reaches an API client as its message (gr.Error), not as a hidden server error."""
+    import gradio as gr
+
+    try:
+        yield
+    except RagError as e:
+        raise gr.Error(str(e)) from None
+
+
+def _bot(content: str) -> dict:
+    return {"role": "assistant", "content": content}
+
+
+def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -> Any:
+    """Builds the page (not launched) around an assistant, or a function that opens one on first use.
+
+    Args:
+        assistant: A `rag.answer.Assistant` (or anything with its `stream`, `ask`, `retriever`, `config` and
+            `rerank`), or a zero-argument callable returning one.
+        config: The configuration the index and models came from.
+        uploads_dir: Where uploaded digests are saved; by default `uploads/` in the first corpus folder.
+    """
+    import gradio as gr
+
+    backend = Backend(assistant, config, uploads_dir)
+    with gr.Blocks(title="Digest assistant", fill_width=True) as app:
+        app.backend = backend  # type: ignore[attr-defined]  # for tests and scripts
+        turns = gr.State([])
+        pending = gr.State("")
+        gr.Markdown("### Ask the AI-news digests · 向 AI 日报提问")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                chat = gr.Chatbot(
+                    elem_id="chat",
+                    show_label=False,
+                    height="60vh",
+                    buttons=[],
+                    feedback_options=None,
+                    layout="bubble",
+                    placeholder="Ask in English or Chinese; click a [n] in an answer to see its passage.",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        elem_id="question",
+                        placeholder="e.g. MOVA 是什么？ / What is NanoQuant?",
+                        show_label=False,
+                        scale=5,
+                        min_width=240,
+                        max_lines=6,
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
+                    stop = gr.Button("Stop", scale=1, min_width=70, elem_id="stop")
+                with gr.Row():
+                    copy = gr.Button("Copy answer", size="sm", elem_id="copy")
+                    clear = gr.Button("New chat", size="sm", elem_id="clear")
+                gr.Examples(EXAMPLES, inputs=[box], label="Examples · 示例")
+                with gr.Accordion("Settings", open=False):
+                    passages = gr.Slider(
+                        1, 8, value=config.generate.passages, step=1, label="Passages given to the model"
+                    )
+                    rerank = gr.Checkbox(
+                        value=config.search.rerank,
+                        label="Rerank (slower: about 7 s a question on 2 CPU cores)",
+                        interactive=config.rerank.backend != "none",
+                    )
+                    gr.Markdown(
+                        f"Profile: embedder `{config.embed.model}`, generator `{config.generate.model}`. "
+                        "Start `rag --config configs/full.toml serve` for the full-size models."
+                    )
+                with gr.Accordion("Index: digests and uploads", open=False):
+                    status = gr.HTML(elem_id="status")
+                    files = gr.File(
+                        file_count="multiple",
+                        file_types=[".md", ".txt", ".pdf"],
+                        label="Add digests (.md, .txt, .pdf)",
+                        elem_id="upload",
+                    )
+                    add = gr.Button("Add to the index", elem_id="add")
+                    notice = gr.HTML(elem_id="upload-notice")
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown("#### Sources · 出处")
+                sources = gr.HTML(render.panel([]), elem_id="sources")
+        last_plain = gr.Textbox(visible=False)
+
+        ask_args = dict(fn=backend.add_user, inputs=[box, chat], outputs=[box, chat, pending], queue=False)
+        answer_args = dict(
+            fn=backend.respond,
+            inputs=[pending, chat, turns, passages, rerank],
+            outputs=[chat, sources, turns, last_plain],
+            concurrency_limit=1,
+            concurrency_id=MODEL,
+            api_visibility="private",
+        )
+        answering = [
+            box.submit(**ask_args, api_visibility="private").then(**answer_args),
+            send.click(**ask_args, api_visibility="private").then(**answer_args),
+        ]
+        stop.click(None, cancels=answering)
+        copy.click(None, inputs=[last_plain], js=COPY_JS)
+        for event in (clear.click, chat.clear):
+            event(
+                lambda: ([], [], render.panel([]), ""),
+                outputs=[chat, turns, sources, last_plain],
+                queue=False,
+                api_visibility="private",
+            )
+
+        def add_files(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[str, str, None]:  # noqa: B008
+            return (*backend.add_files(files, progress), None)
+
+        add.click(
+            add_files,
+            [files],
+            [notice, status, files],
+            concurrency_limit=1,
+            concurrency_id=MODEL,
+            api_visibility="private",
+        )
+        app.load(backend.status, outputs=[status], api_visibility="private")
+        gr.api(backend.search, api_name="search", concurrency_limit=1, concurrency_id=MODEL)
+        gr.api(backend.ask, api_name="ask", concurrency_limit=1, concurrency_id=MODEL)
+    app.queue(default_concurrency_limit=1)
+    return app
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    """(user, password) from RAG_UI_USER and RAG_UI_PASSWORD, or None when they are not both set."""
+    user, password = os.environ.get("RAG_UI_USER", ""), os.environ.get("RAG_UI_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise RagError("set both RAG_UI_USER and RAG_UI_PASSWORD for a login, or neither")
+    return (user, password) if user else None
+
+
+def serve(
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    mcp: bool = False,
+    block: bool = True,
+    assistant: Any = None,
+) -> Any:
+    """Opens the index and serves the page; models load on the first question.
+
+    Args:
+        host: "127.0.0.1" serves this machine only; "0.0.0.0" every interface (set a login then).
+        mcp: Also serve the search and ask functions as MCP tools (needs the `mcp` package: gradio[mcp]).
+        block: Wait until the server is stopped (Ctrl-C); False returns the launched app (tests).
+        assistant: An assistant to serve instead of opening the configured one.
+
+    Raises:
+        RagError: no index yet, a login half set, or MCP asked for without its package.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if mcp:
+        try:
+            import mcp as _  # noqa: F401
+        except ImportError:
+            raise RagError("serving MCP tools needs the mcp package: pip install 'gradio[mcp]'") from None
+    auth = auth_from_env()
+    if host not in ("127.0.0.1", "localhost") and auth is None:
+        logger.warning("serving on %s without a login: set RAG_UI_USER and RAG_UI_PASSWORD to require one", host)
+    if assistant is None:
+        from rag.pipeline import open_assistant
+
+        assistant = open_assistant(config)  # opens the index now, so a missing one is reported at once
+    app = build_app(assistant, config)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        mcp_server=mcp,
+        prevent_thread_lock=not block,
+        max_file_size=4 * uploads.MAX_UPLOAD_BYTES,
+        css=CSS,
+        js=JS,
+        footer_links=["api"],
+        quiet=not block,
+        show_error=False,
+        ssr_mode=False,
+    )
+    return app

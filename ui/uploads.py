@@ -1,0 +1,92 @@
+"""Digests added from the page: check each file, save it into the corpus, and update the index."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag import pipeline
+from rag.build import BuildReport, Progress, update_index
+from rag.config import Config
+from rag.embed import Embedder
+from rag.errors import CorpusError
+from rag.load import SUFFIXES, load_corpus, read_document
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 2**20
+_UNSAFE = re.compile(r"[^\w.\-\u3400-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The files that were saved into the corpus and, for each rejected one, why."""
+
+    saved: list[str]
+    rejected: list[str]
+
+
+def default_dir(config: Config) -> Path:
+    """Uploads go into the first corpus folder, so a later `rag index` keeps them."""
+    return Path(config.corpus.paths[0]) / "uploads"
+
+
+def safe_name(name: str) -> str:
+    """The file name only (no folders), with odd characters replaced; never hidden."""
+    stem, suffix = Path(Path(name).name).stem, Path(name).suffix.lower()
+    stem = _UNSAFE.sub("-", stem).strip("-.") or "digest"
+    return stem[:100] + suffix
+
+
+def save(files: list[Path], names: list[str], folder: Path, limit: int = MAX_UPLOAD_BYTES) -> Checked:
+    """Checks each uploaded file (extension, size, decodable text) and copies the good ones into `folder`.
+
+    Args:
+        files: Where the uploaded bytes are (Gradio's temporary copies).
+        names: The names the user's files had, in the same order.
+    """
+    saved, rejected = [], []
+    for path, name in zip(files, names, strict=True):
+        target = safe_name(name)
+        suffix = Path(target).suffix
+        if suffix not in SUFFIXES:
+            rejected.append(f"{name}: only {', '.join(SUFFIXES)} files can be indexed")
+            continue
+        size = path.stat().st_size
+        if size > limit:
+            rejected.append(f"{name}: {_size(size)} is over the {_size(limit)} limit")
+            continue
+        try:
+            read_document(path, target)
+        except CorpusError as e:
+            rejected.append(f"{name}: {str(e).removeprefix(target + ': ')}")
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / target)
+        saved.append(target)
+        logger.info("saved upload %s as %s", name, folder / target)
+    return Checked(saved, rejected)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+
+
+def roots(config: Config, folder: Path) -> list[Path]:
+    """The corpus folders, plus the uploads folder when it lies outside all of them."""
+    paths = pipeline.corpus_roots(config)
+    inside = any(folder.resolve().is_relative_to(p.resolve()) for p in paths)
+    return paths if inside else [*paths, folder]
+
+
+def reindex(config: Config, folder: Path, embedder: Embedder, progress: Progress | None = None) -> BuildReport:
+    """Updates the index with every digest of the corpus and the uploads folder (only new text is embedded)."""
+    documents, problems = load_corpus(roots(config, folder))
+    for problem in problems:
+        logger.warning("skipped %s: %s", problem.path, problem.reason)
+    return update_index(
+        pipeline.index_dir(config), documents, embedder, config.chunk, factory=config.index.factory, progress=progress
+    )
