@@ -6,7 +6,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from rag import cite
 from rag.config import AnswerConfig, GenerateConfig
@@ -137,7 +136,6 @@ class Assistant:
         self.config = config or GenerateConfig()
         self.answer_config = answer_config or AnswerConfig()
         self.rerank = rerank
-        self._passages_embedded: tuple[list[str], Any] = ([], None)
 
     def retrieve(self, question: str) -> tuple[list[Hit], float, float]:
         """Returns the final hits, the best dense similarity and the best passage's question-term coverage."""
@@ -185,7 +183,7 @@ class Assistant:
             yield self._decline(question, query, lang, top)
             return
         passages = [
-            Passage(n, hit, *excerpt(hit.chunk.text, question, self.config.passage_tokens, self.generator.count_tokens))
+            Passage(n, hit, *excerpt(hit.chunk.text, query, self.config.passage_tokens, self.generator.count_tokens))
             for n, hit in enumerate(top, 1)
         ]
         raw = ""
@@ -193,13 +191,6 @@ class Assistant:
             raw += piece
             yield piece
         yield self._finish(question, query, lang, raw, passages)
-
-    def _similarity(self, sentence: str, passages: list[str]) -> list[float]:
-        """Cosine between an answer sentence and each passage, by the retriever's embedder."""
-        embedder = self.retriever.embedder
-        if self._passages_embedded[0] != passages:  # each answer's passages are embedded once
-            self._passages_embedded = (passages, embedder.embed_passages(passages))
-        return [float(x) for x in self._passages_embedded[1] @ embedder.embed_queries([sentence])[0]]
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole checked answer at once."""
@@ -217,8 +208,13 @@ class Assistant:
             return self._decline(question, query, lang, hits)
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
         shown = [f"{_header(p)}\n{p.text}" for p in passages]
-        c = self.answer_config
-        checked = cite.check(raw, shown, c.support, self._similarity, c.similarity)
+        embedder, c = self.retriever.embedder, self.answer_config
+        vectors = embedder.embed_passages(shown)  # once per answer; each sentence is compared with them
+
+        def similarity(sentence: str, _passages: list[str]) -> list[float]:
+            return [float(x) for x in vectors @ embedder.embed_queries([sentence])[0]]
+
+        checked = cite.check(raw, shown, c.support, similarity, c.similarity)
         supported = checked.sentences - len(checked.unsupported)
         if supported == 0 or supported < c.min_supported * checked.sentences:
             logger.info("%d of %d sentences supported by the passages: %r", supported, checked.sentences, raw[:200])

@@ -20,6 +20,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# Options that `rag search` and `rag ask` share.
+JsonLines = Annotated[bool, typer.Option("--json", help="One JSON line per question.")]
+QuestionsFile = Annotated[
+    Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
+]
+RerankFlag = Annotated[
+    bool | None, typer.Option("--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank).")
+]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions across AI-news digests.")
 state: dict[str, Config] = {}
 
@@ -107,13 +116,9 @@ def _hit_json(hit) -> dict:
 def search(
     question: Annotated[str | None, typer.Argument(help="The question.")] = None,
     k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per question.")] = False,
-    questions: Annotated[
-        Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
-    ] = None,
-    rerank: Annotated[
-        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank).")
-    ] = None,
+    as_json: JsonLines = False,
+    questions: QuestionsFile = None,
+    rerank: RerankFlag = None,
 ) -> None:
     """Print the passages that best match a question (or each question of a JSONL file)."""
     from rag import pipeline
@@ -214,13 +219,9 @@ def _print_answer(answer, streamed: str) -> None:
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per question.")] = False,
-    questions: Annotated[
-        Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
-    ] = None,
-    rerank: Annotated[
-        bool | None, typer.Option("--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank).")
-    ] = None,
+    as_json: JsonLines = False,
+    questions: QuestionsFile = None,
+    rerank: RerankFlag = None,
 ) -> None:
     """Answer a question from the digests, with numbered citations (or say the digests don't say)."""
     from rag import pipeline

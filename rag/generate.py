@@ -107,27 +107,14 @@ class TransformersGenerator:
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from rag.weights import load_causal_lm
 
-        name = self.config.model
-        device = self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        logger.info("loading generator %s on %s", name, device)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=offline)
-            dtype = torch.float32 if device == "cpu" else "auto"
-            model = AutoModelForCausalLM.from_pretrained(name, local_files_only=offline, dtype=dtype)
-        except (OSError, ValueError) as e:
-            raise ModelFileError(
-                f"cannot load generate.model '{name}' ({str(e).splitlines()[0]}); with generate.backend = "
-                "transformers it must name a causal LM folder or a model already in the Hugging Face cache"
-            ) from None
+        model, tokenizer, device = load_causal_lm("generate", self.config.model, self.config.device)
         if not tokenizer.chat_template:
-            raise ModelFileError(f"generate.model '{name}' has no chat template; pick an instruct/chat model")
-        self._tokenizer, self._device = tokenizer, device
-        self._model = model.to(device).eval()
+            raise ModelFileError(
+                f"generate.model '{self.config.model}' has no chat template; pick an instruct/chat model"
+            )
+        self._tokenizer, self._device, self._model = tokenizer, device, model
         return self._model
 
     def count_tokens(self, text: str) -> int:

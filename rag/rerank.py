@@ -128,11 +128,6 @@ def _answer_ids(tokenize: Tokenize, words: tuple[str, ...], unk: int | None = No
     return sorted({t[0] for t in ids if len(t) == 1 and t[0] != unk})
 
 
-def _offline() -> bool:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return os.environ.get("HF_HUB_OFFLINE") == "1"
-
-
 class _LazyReranker:
     """Settings, the id, and (for the yes/no judges) prompt encoding; subclasses load their model on first use."""
 
@@ -228,27 +223,14 @@ class TransformersReranker(_LazyReranker):
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
-        offline = _offline()
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from rag.weights import load_causal_lm
 
-        name = self.config.model
-        device = self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        logger.info("loading reranker %s on %s", name, device)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=offline)
-            dtype = torch.float32 if device == "cpu" else "auto"
-            model = AutoModelForCausalLM.from_pretrained(name, local_files_only=offline, dtype=dtype)
-        except (OSError, ValueError) as e:
-            raise ModelFileError(
-                f"cannot load rerank.model '{name}' ({str(e).splitlines()[0]}); with rerank.backend = transformers "
-                "it must name a causal LM folder or a model already in the Hugging Face cache"
-            ) from None
+        model, tokenizer, device = load_causal_lm("rerank", self.config.model, self.config.device)
         self._tokenizer, self._device = tokenizer, device
         self._bos = [tokenizer.bos_token_id] if getattr(tokenizer, "add_bos_token", False) else []
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id or 0
         self._set_answers(tokenizer.unk_token_id)
-        self._model = model.to(device).eval()
+        self._model = model
         return self._model
 
     def _tokenize(self, text: str, special: bool) -> list[int]:
@@ -284,7 +266,9 @@ class CrossEncoderReranker(_LazyReranker):
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
-        offline = _offline()
+        from rag.weights import hub_offline
+
+        offline = hub_offline()
         import torch
         from sentence_transformers import CrossEncoder
 

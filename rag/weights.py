@@ -142,6 +142,43 @@ def gguf_file(model: str, setting: str) -> Path:
     return path
 
 
+def hub_offline() -> bool:
+    """True unless the user set HF_HUB_OFFLINE=0: models then load only from local folders and the HF cache."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+def load_causal_lm(setting: str, name: str, device: str) -> tuple[Any, Any, str]:
+    """Loads a causal LM and its tokenizer through transformers (float32 on CPU).
+
+    Args:
+        setting: The config section naming the model ("generate", "rerank"), for the error message.
+        device: "" picks a GPU when there is one, else the CPU.
+
+    Returns:
+        (model in eval mode on the device, tokenizer, device).
+
+    Raises:
+        ModelFileError: The model is neither a local folder nor in the Hugging Face cache (when offline).
+    """
+    offline = hub_offline()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    logger.info("loading %s model %s on %s", setting, name, device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=offline)
+        dtype = torch.float32 if device == "cpu" else "auto"
+        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=offline, dtype=dtype)
+    except (OSError, ValueError) as e:
+        raise ModelFileError(
+            f"cannot load {setting}.model '{name}' ({str(e).splitlines()[0]}); with {setting}.backend = "
+            "transformers it must name a causal LM folder or a model already in the Hugging Face cache"
+        ) from None
+    return model.to(device).eval(), tokenizer, device
+
+
 def _join_gguf(parts: list[Path], target: Path, sha256: str = GENERATOR_SHA256, size: int = GENERATOR_SIZE) -> None:
     """Concatenates `parts` into `target`, which appears only if the joined bytes have `size` and `sha256`."""
     started = time.monotonic()
