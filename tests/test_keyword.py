@@ -1,5 +1,5 @@
 from rag.fuse import min_max, rrf, weighted
-from rag.keyword import KeywordIndex, tokenize
+from rag.keyword import KeywordIndex, name_terms, tokenize
 
 
 def test_names_and_figures_stay_findable():
@@ -32,6 +32,27 @@ def test_bm25_finds_the_passage_by_name_and_by_chinese_paraphrase():
     assert index.search("哪篇论文能同时生成视频与音频？", 3)[0][0] == 0
     assert index.search("the", 3) == []
     assert index.size == 3
+
+
+def test_name_terms_are_latin_words_and_the_pinyin_of_chinese_words():
+    assert name_terms("快手 AutoThink 用什么提示？") == ["autothink", "kuaishou", "tishi"]
+    assert name_terms("What is MOVA?") == tokenize("What is MOVA?") == ["mova"]
+
+
+def test_a_rare_name_finds_a_garbled_ocr_page_that_shares_no_chinese():
+    pages = [
+        "AutoThink ¥AZ S R A TMAET RER Ellipsis Prompt K (MNP Rl %)",  # OCR: only the names survived
+        "HR#E: yanjiusuo@cnpsec.com ik SERWHREXEIHESRTHRKE 175",
+        # Pages that share many common words with the questions, but not their names.
+        "思考模型在交互中减少了思考，思考的副作用与提示方式有关。",
+        "两种模式：思考模式和不思考模式，由提示触发。",
+        "模型的提示手段决定了思考的长度。",
+        "研究报告的联系方式见文末，研究团队的邮箱已公开。",
+    ]
+    index = KeywordIndex.build(pages)
+    question = "快手 AutoThink 模型靠什么提示手段来触发思考和不思考两种模式？"
+    assert index.search(question, 6)[0][0] == 0
+    assert index.search("研究所的联系邮箱是什么？", 6)[0][0] == 1  # the pinyin of 研究所 is in the address
 
 
 def test_keyword_index_round_trip(tmp_path):
