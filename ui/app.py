@@ -239,8 +239,8 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
                         1, 8, value=config.generate.passages, step=1, label="Passages given to the model"
                     )
                     rerank = gr.Checkbox(
-                        value=config.search.rerank,
-                        label="Rerank (slower: about 7 s a question on 2 CPU cores)",
+                        value=config.answer.rerank,
+                        label="Rerank (slower: about 3 s more a question on 2 CPU cores)",
                         interactive=config.rerank.backend != "none",
                     )
                     gr.Markdown(
