@@ -72,16 +72,19 @@ def tokenize(text: str) -> list[str]:
     return [t for t in tokens if t not in _STOP]
 
 
-def name_terms(text: str) -> list[str]:
+def name_terms(text: str, terms: list[str]) -> list[str]:
     """The terms of a question that name things: its Latin-script words and figures, and the pinyin of its
     Chinese words ("快手" -> "kuaishou", "研究所" -> "yanjiusuo").
 
     Digests spell Chinese companies, places and addresses in pinyin, and OCR'd pages keep little but such
     Latin-script words legible, so these terms get a ranking of their own (see `KeywordIndex.search`).
+
+    Args:
+        terms: `tokenize(text)`, which the caller already has.
     """
     from pypinyin import lazy_pinyin
 
-    latin = [t for t in tokenize(text) if t.isascii()]
+    latin = [t for t in terms if t.isascii()]
     text = unicodedata.normalize("NFKC", text)
     words = [w for run in _CJK_RUN.findall(text) for w in _chinese_words(run) if w not in _STOP]
     return latin + ["".join(lazy_pinyin(w)) for w in words]
@@ -130,7 +133,7 @@ class KeywordIndex:
         """
         terms = tokenize(query)
         ranked = self._bm25(terms, k)
-        names = name_terms(query)
+        names = name_terms(query, terms)
         if names and names != terms:
             ranked = rrf([ranked, self._bm25(names, k)])[:k]
         return ranked
