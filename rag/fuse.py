@@ -34,3 +34,14 @@ def weighted(rankings: Sequence[Ranked], weights: Sequence[float]) -> Ranked:
         for row, score in min_max(ranking).items():
             fused[row] += weight * score
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def rerank(head: Ranked, judged: Sequence[float], weight: float) -> Ranked:
+    """Reorders the judged head of a ranking: weight * judge + (1 - weight) * first stage, best first.
+
+    Both scores are min-max scaled over the head first: P(yes) of a small judge spans a narrow band.
+    """
+    first = min_max(head)
+    second = min_max([(row, p) for (row, _), p in zip(head, judged, strict=True)])
+    combined = [(row, weight * second[row] + (1 - weight) * first[row]) for row, _ in head]
+    return sorted(combined, key=lambda item: -item[1])

@@ -85,11 +85,7 @@ class Retriever:
         c = self.rerank_config
         head, tail = fused[: c.candidates], fused[c.candidates :]
         judged = self.reranker.score(question, [self.index.chunks[row].embed_text for row, _ in head])
-        # Both scores scaled to 0..1 over the candidates: P(yes) of a small judge spans a narrow band.
-        first = fuse.min_max(head)
-        second = fuse.min_max([(row, p) for (row, _), p in zip(head, judged, strict=True)])
-        combined = [(row, c.weight * second[row] + (1 - c.weight) * first[row]) for row, _ in head]
-        combined.sort(key=lambda item: -item[1])
+        combined = fuse.rerank(head, judged, c.weight)
         # Unjudged rows keep their order below every judged one.
         low = min((s for _, s in combined), default=0.0)
         return combined + [(row, low - (i + 1) * 1e-6) for i, (row, _) in enumerate(tail)]

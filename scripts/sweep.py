@@ -29,7 +29,7 @@ def report(name: str, gold, rankings, retriever, relevant) -> None:
 
 def sweep_fusion(config, gold, retriever, relevant) -> None:
     settings = [("dense", "weighted", 0.5), ("keyword", "weighted", 0.5)]
-    settings += [("hybrid", fusion, w) for fusion in ("rrf", "weighted") for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
+    settings += [("hybrid", fusion, w) for fusion in ("rrf", "weighted") for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)]
     for mode, fusion, weight in settings:
         retriever.config = dataclasses.replace(config.search, mode=mode, fusion=fusion, dense_weight=weight)
         rankings = [s.fused for s in retriever.stages([q.question for q in gold], rerank=False)]
@@ -48,15 +48,10 @@ def sweep_rerank(config, gold, retriever, relevant) -> None:
     report("fused (no reranker)", gold, fused, retriever, relevant)
     for candidates in (3, 5, 10):
         for weight in (0.2, 0.3, 0.5, 0.7, 1.0):
-            rankings = []
-            for ranking, scores in zip(fused, judged, strict=True):
-                head = ranking[:candidates]
-                first = fuse.min_max(head)
-                combined = sorted(
-                    ((r, weight * p + (1 - weight) * first[r]) for (r, _), p in zip(head, scores, strict=False)),
-                    key=lambda item: -item[1],
-                )
-                rankings.append(combined + ranking[candidates:])
+            rankings = [
+                fuse.rerank(ranking[:candidates], scores[:candidates], weight) + ranking[candidates:]
+                for ranking, scores in zip(fused, judged, strict=True)
+            ]
             report(f"rerank top {candidates} weight={weight}", gold, rankings, retriever, relevant)
 
 

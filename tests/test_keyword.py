@@ -1,4 +1,4 @@
-from rag.fuse import min_max, rrf, weighted
+from rag.fuse import min_max, rerank, rrf, weighted
 from rag.keyword import KeywordIndex, name_terms, tokenize
 
 
@@ -79,3 +79,10 @@ def test_weighted_fusion_uses_normalized_scores():
     fused = weighted([[(1, 0.9), (2, 0.1)], [(2, 30.0), (3, 10.0)]], [0.3, 0.7])
     assert [row for row, _ in fused] == [2, 1, 3]
     assert fused[0][1] == 0.7
+
+
+def test_rerank_scales_a_narrow_judge_before_mixing():
+    head = [(1, 0.9), (2, 0.5), (3, 0.1)]
+    # P(yes) spans 0.50..0.53 only; scaled over the head it still outweighs the first stage at weight 0.7.
+    assert [row for row, _ in rerank(head, [0.50, 0.51, 0.53], 0.7)] == [3, 2, 1]
+    assert [row for row, _ in rerank(head, [0.50, 0.51, 0.53], 0.0)] == [1, 2, 3]
