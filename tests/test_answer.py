@@ -92,6 +92,33 @@ def test_a_follow_up_is_rewritten_before_retrieval(corpus, tmp_path, embedder):
     assert answer.answerable and "GSM8K" in answer.citations[0].chunk.text
 
 
+STATEMENT = "MathRL is a reinforcement learning method."
+VIDGEN = "What is VidGen and how long can it make a video?"
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "rewrite", "searched"),
+    [
+        # an answer instead of a question; the follow-up names nothing of its own, so it is searched together
+        # with the question before it
+        ("它提高了多少？", STATEMENT, "MathRL 是什么? 它提高了多少?"),
+        # the follow-up echoed, "it" unresolved
+        ("它提高了多少？", "它提高了多少？", "MathRL 是什么? 它提高了多少?"),
+        # a standalone question that merely says "it" names something, and stays as it is
+        (VIDGEN, STATEMENT, VIDGEN),
+    ],
+)
+def test_a_rewrite_that_resolves_nothing_is_not_searched(corpus, tmp_path, embedder, follow_up, rewrite, searched):
+    def reply(messages):
+        if "Standalone question" in messages[-1]["content"]:
+            return rewrite + "\n"
+        return "MathRL 在 GSM8K 上准确率提高了 12.5% [1]。"
+
+    bot = assistant(corpus, tmp_path, embedder, reply)
+    answer = bot.ask(follow_up, history=[("MathRL 是什么？", "MathRL 是一种数学强化学习方法[1]。")])
+    assert answer.query == searched
+
+
 def test_prompt_numbers_passages_under_their_titles(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "VidGen [1].")
     bot.ask("What does VidGen generate?")

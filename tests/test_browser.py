@@ -126,6 +126,11 @@ def test_chat_page_answers_cites_and_indexes_uploads(page, tmp_path: Path):
         else:
             cited += open_first_citation(page)
     assert cited >= 1, "neither answer had a citation to open"
+    shown = page.locator("#sources .rag-query q")  # the rewritten query, shown only when it differs
+    assert shown.count() == 0 or "nanoquant" in shown.inner_text().lower()
+
+    ask(page, "它的参数量是多少？")  # a follow-up: searched for with NanoQuant, the subject of the last turn
+    assert "nanoquant" in page.inner_text("#sources .rag-query q").lower()
 
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "chat-desktop.png"), full_page=True)
