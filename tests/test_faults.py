@@ -30,9 +30,7 @@ def rag_env(tmp_path: Path) -> dict[str, str]:
 
 
 def rag(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [RAG, *args], env=rag_env(tmp_path), capture_output=True, text=True, timeout=600
-    )
+    return subprocess.run([RAG, *args], env=rag_env(tmp_path), capture_output=True, text=True, timeout=600)
 
 
 def chunk_ids(index_dir: Path) -> list[str]:

@@ -76,7 +76,8 @@ def test_any_question_gets_an_answer_or_a_decline(shipped, question):
 FILES = st.lists(
     st.tuples(
         st.sampled_from(["a.md", "b.txt", "c.md", "sub/d.txt", "e.pdf"]),
-        st.binary(max_size=3000) | st.text(max_size=3000).map(lambda t: t.encode("utf-8"))
+        st.binary(max_size=3000)
+        | st.text(max_size=3000).map(lambda t: t.encode("utf-8"))
         | st.text(st.characters(codec="gbk"), max_size=500).map(lambda t: t.encode("gbk")),
     ),
     max_size=4,
