@@ -52,7 +52,8 @@ class Index:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
 
-def _current(index_dir: Path) -> Path | None:
+def current(index_dir: Path) -> Path | None:
+    """The generation folder CURRENT names (None before the first build): what `load` would read now."""
     try:
         name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -61,7 +62,7 @@ def _current(index_dir: Path) -> Path | None:
 
 
 def exists(index_dir: Path) -> bool:
-    return _current(index_dir) is not None
+    return current(index_dir) is not None
 
 
 def build_faiss(vectors: np.ndarray, factory: str) -> Any:
@@ -88,7 +89,7 @@ def load(index_dir: Path) -> Index:
     """
     import faiss
 
-    path = _current(index_dir)
+    path = current(index_dir)
     if path is None:
         raise IndexMissingError(f"no index in {index_dir}/; build it with `rag index`")
     repair = "run `rag index --rebuild` to rebuild it"
@@ -134,7 +135,7 @@ def save(index_dir: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors
     """
     import faiss
 
-    previous = _current(index_dir)
+    previous = current(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     manifest = {**manifest, "format_version": FORMAT_VERSION, "chunks": len(chunks), "built_at": time.time()}

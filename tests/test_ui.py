@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import HashingEmbedder
 
 from rag.build import update_index
 from rag.config import ChunkConfig, Config, CorpusConfig, GenerateConfig, IndexConfig
@@ -200,6 +201,26 @@ def test_upload_indexes_good_files_and_explains_rejected_ones(indexed, tmp_path:
     hits = assistant.retriever.search("ZebraNet ZooBench", 1)
     assert hits[0].chunk.doc_id == "uploads/new.md"  # the swapped-in retriever searches the new digest
     assert (Path(config.corpus.paths[0]) / "uploads" / "new.md").exists()
+
+
+def test_an_index_rebuilt_outside_the_page_is_picked_up_between_requests(indexed, corpus, embedder):
+    config, assistant = indexed
+    backend = Backend(assistant, config)
+    assert backend.search("ZebraNet ZooBench", 1)[0]["source"] != "zebra.md"
+    (corpus / "zebra.md").write_text("# Weekly\n\nZebraNet reaches 99.1 on the ZooBench benchmark.\n", "utf-8")
+    update_index(Path(config.index.dir), load_corpus([corpus])[0], embedder, config.chunk)  # as `rag index` would
+    assert backend.search("ZebraNet ZooBench", 1)[0]["source"] == "zebra.md"
+
+
+def test_a_new_index_that_cannot_be_used_leaves_the_loaded_one_serving(indexed, corpus):
+    config, assistant = indexed
+    backend = Backend(assistant, config)
+    loaded = assistant.retriever.index.path
+    (corpus / "zebra.md").write_text("# Weekly\n\nZebraNet reaches 99.1 on the ZooBench benchmark.\n", "utf-8")
+    other = HashingEmbedder(dim=32)  # someone rebuilt with another embedder than the page's
+    update_index(Path(config.index.dir), load_corpus([corpus])[0], other, config.chunk, rebuild=True)
+    assert backend.search("GSM8K", 1)[0]["source"] == "daily-2026-01-05.md"
+    assert assistant.retriever.index.path == loaded
 
 
 def test_upload_refuses_files_over_the_size_limit(tmp_path: Path):

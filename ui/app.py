@@ -82,6 +82,7 @@ class Backend:
         previous = render.panel(turns)
         streamed = ""
         try:
+            self._follow_index()
             self._settings(passages, rerank)
             for event in self.assistant.stream(message, history):
                 if isinstance(event, Answer):
@@ -134,6 +135,21 @@ class Backend:
             )
         return "<br>".join(notes), self.status()
 
+    def _follow_index(self) -> None:
+        """Switches to the index generation a `rag index` run (cron, another shell) made current since the last
+        request. Until then requests read the previous one, which stays whole on disk; a new one that cannot be
+        used (another embedder, damage) is logged and the loaded index kept."""
+        from rag import pipeline, store
+
+        loaded = getattr(self.assistant.retriever, "index", None)
+        if loaded is None or store.current(pipeline.index_dir(self.config)) in (None, loaded.path):
+            return
+        try:
+            self._reopen()
+            logger.info("switched to the index at %s", self.assistant.retriever.index.path)
+        except RagError as e:
+            logger.warning("kept the loaded index %s: %s", loaded.path, e)
+
     def _reopen(self) -> None:
         """Swaps in the updated index, keeping the loaded embedder and reranker."""
         from rag import pipeline, store
@@ -146,6 +162,7 @@ class Backend:
     def search(self, question: str, k: int = 5) -> list[dict]:
         """The top-k passages for a question: document, date, paper title, link, score and text."""
         with _api_errors():
+            self._follow_index()
             hits = self.assistant.retriever.search(question, max(1, min(int(k), 50)), rerank=self.assistant.rerank)
         return [
             {
@@ -163,6 +180,7 @@ class Backend:
     def ask(self, question: str) -> dict:
         """Answers a question from the digests, with [n] citations (or says the digests don't say)."""
         with _api_errors():
+            self._follow_index()
             answer = self.assistant.ask(question)
         return {
             "answer": answer.text,
