@@ -11,7 +11,7 @@ from conftest import HashingEmbedder
 
 from rag.build import update_index
 from rag.config import ChunkConfig, Config, CorpusConfig, GenerateConfig, IndexConfig
-from rag.errors import InputError
+from rag.errors import InputError, RagError
 from rag.load import load_corpus
 from rag.search import Retriever
 from rag.store import load
@@ -264,3 +264,16 @@ def test_scripts_can_search_and_ask_through_gradio_client(indexed):
         assert answer["answerable"] and answer["citations"][0]["quote"] == "32B 参数的混合专家（MoE）架构"
     finally:
         app.close()
+
+
+def test_a_busy_port_is_one_clear_error():
+    import socket
+
+    from ui.app import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RagError, match=f"cannot serve on 127.0.0.1:{port}.*pick another --port"):
+            serve(Config(), port=port, block=False, assistant=FakeAssistant())

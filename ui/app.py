@@ -363,6 +363,14 @@ def serve(
 
         assistant = open_assistant(config)  # opens the index now, so a missing one is reported at once
     app = build_app(assistant, config)
+    try:
+        _launch(app, host, port, auth, mcp, block)
+    except OSError as e:  # Gradio's "Cannot find empty port" and bind errors
+        raise RagError(f"cannot serve on {host}:{port} ({e}); pick another --port or stop what uses it") from None
+    return app
+
+
+def _launch(app: Any, host: str, port: int, auth: Any, mcp: bool, block: bool) -> None:
     app.launch(
         server_name=host,
         server_port=port,
@@ -377,4 +385,3 @@ def serve(
         show_error=False,
         ssr_mode=False,
     )
-    return app
