@@ -14,7 +14,9 @@ from rag.types import Document, Section
 logger = logging.getLogger(__name__)
 
 SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# A digest is some 100 KB; a file of many MB is more likely a mistake (a dump, a log), and would take hours
+# to embed on 2 CPU cores (about 12 passages of 600 characters a second).
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 # "## 📄 Paper title" opens one paper in the Hugging Face daily report; any "## " heading opens a
 # section in other Markdown digests.
@@ -153,6 +155,7 @@ def load_corpus(roots: list[Path]) -> tuple[list[Document], list[Problem]]:
         CorpusError: a root does not exist.
     """
     documents: dict[str, Document] = {}
+    seen: dict[str, str] = {}  # text sha256 -> doc_id
     problems = []
     for root in roots:
         for path in find_files(root):
@@ -161,7 +164,13 @@ def load_corpus(roots: list[Path]) -> tuple[list[Document], list[Problem]]:
                 problems.append(Problem(str(path), f"another file is already indexed as {doc_id}"))
                 continue
             try:
-                documents[doc_id] = read_document(path, doc_id)
+                document = read_document(path, doc_id)
             except CorpusError as e:
                 problems.append(Problem(str(path), str(e)))
+                continue
+            if document.sha256 in seen:  # one digest saved twice would fill the top hits with copies
+                problems.append(Problem(str(path), f"same text as {seen[document.sha256]}, which is indexed"))
+                continue
+            seen[document.sha256] = doc_id
+            documents[doc_id] = document
     return list(documents.values()), problems

@@ -89,3 +89,20 @@ def test_pdf_is_read(tmp_path: Path):
     (tmp_path / "report.pdf").write_bytes(bytes(out))
     doc = read_document(tmp_path / "report.pdf", "report.pdf")
     assert "Hello digest" in doc.text
+
+
+def test_a_50_mb_file_is_refused_and_the_rest_indexes(tmp_path: Path):
+    (tmp_path / "good.md").write_text(TEXT, encoding="utf-8")
+    with open(tmp_path / "dump.txt", "wb") as f:
+        f.truncate(50 * 2**20)  # sparse: no 50 MB written
+    docs, problems = load_corpus([tmp_path])
+    assert [d.doc_id for d in docs] == ["good.md"]
+    assert [p.reason for p in problems] == ["dump.txt: 50 MB is over the 16 MB limit"]
+
+
+def test_the_same_digest_under_two_names_is_indexed_once(tmp_path: Path):
+    (tmp_path / "a.md").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "copy of a.md").write_text(TEXT, encoding="utf-8")
+    docs, problems = load_corpus([tmp_path])
+    assert [d.doc_id for d in docs] == ["a.md"]
+    assert [p.reason for p in problems] == ["same text as a.md, which is indexed"]
