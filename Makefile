@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Each sets up what it needs first.
-.PHONY: run test setup lint
+.PHONY: run test setup lint reliability
 
 export HF_HUB_OFFLINE := 1
 
@@ -16,3 +16,11 @@ test: setup
 
 lint: setup
 	.venv/bin/ruff check rag ui tests
+
+# Issue 6's checks: bad input (hypothesis), SIGKILL during indexing, two writers, no network, a rebuilt index
+# picked up by the page, then 20 users on the page for 2 minutes (README, "Reliability").
+reliability: setup
+	.venv/bin/python -m pytest tests/test_robust.py tests/test_faults.py tests/test_offline.py tests/test_load.py \
+		tests/test_build.py tests/test_config.py tests/test_weights.py tests/test_cli.py tests/test_ui.py
+	.venv/bin/rag index
+	.venv/bin/python scripts/load_test.py --users 20 --seconds 120 --json docs/load.json

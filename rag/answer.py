@@ -37,6 +37,9 @@ _ASK = {
     "en": "Answer briefly in English (one or two sentences), copy names and numbers exactly, "
     "and cite the source number, like [1].",
 }
+# When the model's reply says nothing the question and the titles did not (a 0.5B model often repeats a
+# passage's title line), the answer also quotes the passage sentence sharing the most terms with the question.
+QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
 REWRITE = (
     "Rewrite the user's last message as one standalone question that needs no conversation to be understood: "
     "replace words like it, they, 它, 这篇 with what they refer to. Keep names and numbers. Keep the language of "
@@ -136,6 +139,25 @@ def _names_something(question: str) -> bool:
         any(c.isdigit() for c in w) or w[1:] != w[1:].lower() or (i > 0 and w[0].isupper() and w != "I")
         for i, w in enumerate(words)
     )
+
+
+def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
+    """True when the reply holds no term beyond the question's and the passage titles' (a title echoed back)."""
+    known = set(tokenize(question)).union(*(tokenize(h) for h in headers))
+    return not set(tokenize(cite.strip_markers(reply))) - known
+
+
+def quote(question: str, lang: str, passages: list[Passage]) -> str:
+    """An extractive answer: the passage sentence sharing the most terms with the question, quoted and cited."""
+    best = max(
+        ((len(set(tokenize(question)) & set(tokenize(p.text[s:e]))), -p.n, p.n, p.text[s:e].strip())
+         for p in passages for s, e in cite.sentences(p.text)),
+        default=None,
+    )  # fmt: skip
+    if best is None:
+        return ""
+    *_, n, sentence = best
+    return f"{QUOTE[lang]}“{cite.strip_markers(sentence)}” [{n}]"
 
 
 def coverage(question: str, hits: list[Hit]) -> float:
@@ -238,8 +260,12 @@ class Assistant:
         if not raw.strip() or _REFUSAL.search(raw):
             logger.info("the model declined: %r", raw[:200])
             return self._decline(question, query, lang, hits)
+        headers = [_header(p) for p in passages]
+        if says_nothing(raw, query, headers):  # a title may be the answer ("which paper ..."): kept, then the quote
+            logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
+            raw = f"{raw.strip()}\n{quote(query, lang, passages)}"
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
-        shown = [f"{_header(p)}\n{p.text}" for p in passages]
+        shown = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
         embedder, c = self.retriever.embedder, self.answer_config
         vectors = embedder.embed_passages(shown)  # once per answer; each sentence is compared with them
 

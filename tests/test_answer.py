@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import store
-from rag.answer import DECLINE, Assistant, build_messages, excerpt, language
+from rag.answer import DECLINE, QUOTE, Assistant, build_messages, excerpt, language
 from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.generate import neutralize
@@ -65,6 +65,14 @@ def test_an_answer_nothing_supports_is_declined_with_the_closest_passages(corpus
     answer = bot.ask("How many TPUs trained VidGen?")
     assert not answer.answerable and answer.text == DECLINE["en"]
     assert answer.citations == () and answer.passages
+
+
+def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL: Reinforcement Learning for Math, 2026-01-05 [1]")
+    answer = bot.ask("MathRL 在 GSM8K 上提高了多少？")
+    title, quoted = answer.text.split("\n")
+    assert answer.answerable and title.startswith("MathRL: Reinforcement") and quoted.startswith(QUOTE["zh"])
+    assert "12.5%" in answer.text and "12.5%" in answer.citations[0].quote
 
 
 def test_the_model_saying_it_does_not_know_is_a_decline(corpus, tmp_path, embedder):
