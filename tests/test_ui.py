@@ -277,3 +277,54 @@ def test_a_busy_port_is_one_clear_error():
         port = taken.getsockname()[1]
         with pytest.raises(RagError, match=f"cannot serve on 127.0.0.1:{port}.*pick another --port"):
             serve(Config(), port=port, block=False, assistant=FakeAssistant())
+
+
+def test_wide_bind_without_login_warns(monkeypatch, caplog):
+    import ui.app
+
+    launched = []
+    monkeypatch.setattr(ui.app, "_launch", lambda *args: launched.append(args))
+    monkeypatch.delenv("RAG_UI_USER", raising=False)
+    monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
+    ui.app.serve(Config(), host="0.0.0.0", block=False, assistant=FakeAssistant())
+    assert "without a login" in caplog.text and launched[0][1] == "0.0.0.0"
+    caplog.clear()
+    monkeypatch.setenv("RAG_UI_USER", "ann")
+    monkeypatch.setenv("RAG_UI_PASSWORD", "pw")
+    ui.app.serve(Config(), host="0.0.0.0", block=False, assistant=FakeAssistant())
+    assert "without a login" not in caplog.text and launched[1][3] == ("ann", "pw")
+
+
+def test_login_is_required_and_the_password_never_logged(monkeypatch, caplog, capfd):
+    import logging
+    import socket
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ui.app import serve
+
+    monkeypatch.setenv("RAG_UI_USER", "ann")
+    monkeypatch.setenv("RAG_UI_PASSWORD", "s3cret-pw")
+    caplog.set_level(logging.DEBUG)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
+    base = f"http://127.0.0.1:{port}"
+
+    def status(path: str, form: dict | None = None) -> int:
+        data = urllib.parse.urlencode(form).encode() if form else None
+        try:
+            return urllib.request.urlopen(base + path, data=data, timeout=30).status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    try:
+        assert status("/gradio_api/info") == 401  # the API, before logging in
+        assert status("/login", {"username": "ann", "password": "wrong"}) == 400
+        assert status("/login", {"username": "ann", "password": "s3cret-pw"}) == 200
+    finally:
+        app.close()
+    out, err = capfd.readouterr()
+    assert "s3cret-pw" not in caplog.text + out + err

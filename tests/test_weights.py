@@ -194,3 +194,19 @@ def test_incomplete_directory_is_rebuilt(tmp_path, caplog):
     assert (target / "model.safetensors").stat().st_size > 400_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
     shutil.rmtree(target)
+
+
+def test_no_pickle_or_remote_code_on_any_path():
+    """Model and index files are read as data only: no pickle loads, no code shipped with hub models."""
+    import re
+
+    risky = re.compile(r"trust_remote_code\s*=\s*True|\bpickle\b|torch\.load\(|allow_pickle\s*=\s*True")
+    root = Path(__file__).resolve().parent.parent
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("rag", "ui")
+        for path in sorted((root / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if risky.search(line)
+    ]
+    assert found == []
