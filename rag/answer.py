@@ -40,6 +40,8 @@ _ASK = {
 # When the model's reply says nothing the question and the titles did not (a 0.5B model often repeats a
 # passage's title line), the answer also quotes the passage sentence sharing the most terms with the question.
 QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
+_DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)|[是为：:])$", re.IGNORECASE)
+_ENDS = " \n。.!！?？"
 REWRITE = (
     "Rewrite the user's last message as one standalone question that needs no conversation to be understood: "
     "replace words like it, they, 它, 这篇 with what they refer to. Keep names and numbers. Keep the language of "
@@ -142,9 +144,13 @@ def _names_something(question: str) -> bool:
 
 
 def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
-    """True when the reply holds no term beyond the question's and the passage titles' (a title echoed back)."""
+    """True when the reply holds no term beyond the question's and the passage titles' (a title echoed back),
+    or a sentence of it stops before its object ("the index used to show this is [1].")."""
+    text = cite.strip_markers(reply)
+    if any(_DANGLING.search(text[s:e].strip().rstrip(_ENDS)) for s, e in cite.sentences(text)):
+        return True
     known = set(tokenize(question)).union(*(tokenize(h) for h in headers))
-    return not set(tokenize(cite.strip_markers(reply))) - known
+    return not set(tokenize(text)) - known
 
 
 def quote(question: str, lang: str, passages: list[Passage]) -> str:
@@ -157,7 +163,7 @@ def quote(question: str, lang: str, passages: list[Passage]) -> str:
     if best is None:
         return ""
     *_, n, sentence = best
-    return f"{QUOTE[lang]}“{cite.strip_markers(sentence)}” [{n}]"
+    return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{cite.strip_markers(sentence)}” [{n}]"
 
 
 def coverage(question: str, hits: list[Hit]) -> float:
@@ -272,7 +278,7 @@ class Assistant:
         def similarity(sentence: str, _passages: list[str]) -> list[float]:
             return [float(x) for x in vectors @ embedder.embed_queries([sentence])[0]]
 
-        checked = cite.check(raw, shown, c.support, similarity, c.similarity)
+        checked = cite.check(raw, shown, c.support, similarity, c.similarity, question=query)
         supported = checked.sentences - len(checked.unsupported)
         if supported == 0 or supported < c.min_supported * checked.sentences:
             logger.info("%d of %d sentences supported by the passages: %r", supported, checked.sentences, raw[:200])

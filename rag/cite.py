@@ -66,13 +66,19 @@ def numbers_match(sentence: str, passage: str) -> bool:
     return _numbers(strip_markers(sentence)) <= _numbers(passage)
 
 
-def support(sentence: str, passage: str) -> float:
+def support(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> float:
     """Scores how well `passage` backs `sentence`: 0 if a number of the sentence is missing from it, else the
-    share of the sentence's terms found in it."""
+    share of the sentence's terms found in it.
+
+    Args:
+        known: Terms to leave out when the sentence has others (the question's: an answer restating the
+            question shares its words with every passage on the topic, whatever it adds).
+    """
     sentence = strip_markers(sentence)
     if not numbers_match(sentence, passage):
         return 0.0
     terms = set(tokenize(sentence))
+    terms = (terms - known) or terms
     if not terms:
         return 0.0
     return len(terms & set(tokenize(passage))) / len(terms)
@@ -111,6 +117,7 @@ def check(
     threshold: float,
     similarity: Similarity | None = None,
     min_similarity: float = 1.0,
+    question: str = "",
 ) -> Checked:
     """Checks every claim sentence of `answer` against the passages it may cite, numbered from 1.
 
@@ -119,7 +126,9 @@ def check(
     at least `min_similarity`. A marker stays when its passage supports the sentence. An out-of-range or
     unsupported marker is re-pointed to the passage that supports the sentence best, or dropped when none
     does; a sentence with no marker gets one the same way. Sentences no passage supports are reported.
+    The terms a sentence shares with `question` do not count as support when it has others.
     """
+    known = frozenset(tokenize(question))
     out: list[str] = []
     cited: dict[int, list[str]] = {}
     unsupported: list[str] = []
@@ -134,7 +143,7 @@ def check(
             continue
         claims += 1
         given = markers(sentence)
-        lexical = [support(sentence, p) for p in passages]
+        lexical = [support(sentence, p, known) for p in passages]
         semantic = similarity(strip_markers(sentence), list(passages)) if similarity else [0.0] * len(passages)
         ok = [
             lex >= threshold or (sim >= min_similarity and numbers_match(sentence, p))

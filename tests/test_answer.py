@@ -75,6 +75,12 @@ def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(cor
     assert "12.5%" in answer.text and "12.5%" in answer.citations[0].quote
 
 
+def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "The accuracy gain of MathRL on GSM8K is [1].")
+    answer = bot.ask("How much does MathRL improve accuracy on GSM8K?")
+    assert answer.answerable and QUOTE["en"] in answer.text and "12.5%" in answer.text
+
+
 def test_the_model_saying_it_does_not_know_is_a_decline(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "资料中没有提到 VidGen 的训练成本。")
     answer = bot.ask("VidGen 的训练成本是多少？")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag import cite
 from rag.cite import check, markers, sentences, support
 
 PASSAGES = [
@@ -42,6 +43,14 @@ def test_a_number_missing_from_the_passage_is_not_supported():
     # Every word is in the passage, but the figure is not: a changed number must not pass as cited.
     assert support("MOVA 的参数量为 70B。", PASSAGES[0]) == 0.0
     assert support("MOVA 的参数量为 32B。", PASSAGES[0]) >= 0.5
+
+
+def test_restating_the_question_does_not_count_as_support():
+    # The made-up part ("MIT license") is what must be backed, not the question's words around it.
+    sentence = "Aster, an agent for autonomous scientific discovery, is released under the MIT license [2]."
+    assert check(sentence, PASSAGES, 0.5).unsupported == ()  # the question's words carry it
+    question = "Under which license is Aster, the agent for autonomous scientific discovery, released?"
+    assert check(sentence, PASSAGES, 0.5, question=question).unsupported == (cite.strip_markers(sentence).strip(),)
 
 
 def test_a_sentence_without_marker_gets_one():
