@@ -72,7 +72,10 @@ def page(server: str):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+        )
+        page = context.new_page()
         page.goto(server)
         page.wait_for_selector("#question textarea")
         yield page
@@ -155,3 +158,27 @@ def test_chat_page_answers_cites_and_indexes_uploads(page, tmp_path: Path):
     answer = ask(page, "What does ZebraLM score on ZooBench?")
     assert answer
     assert "uploads/zebra-2026-03-01.md" in page.inner_text("#sources")  # the new digest is searched
+
+
+@pytest.mark.slow
+def test_stop_ends_an_answer_and_copy_takes_the_next_one(page):
+    bots = page.locator('#chat [data-testid="bot"]')
+    before = bots.count()
+    page.fill("#question textarea", "What does MOVA generate, and is it open source?")
+    page.click("#ask")
+    page.wait_for_function(  # the answer is streaming
+        "(n) => document.querySelectorAll('#chat [data-testid=\"bot\"]').length > n",
+        arg=before,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    page.click("#stop")
+    page.wait_for_timeout(3000)
+    stopped = bots.nth(before).inner_text()
+    page.wait_for_timeout(3000)
+    assert bots.nth(before).inner_text() == stopped  # nothing more arrives once stopped
+
+    answer = ask(page, "How much faster is Aster than existing methods for scientific discovery?")  # not stuck
+    assert answer and "Traceback" not in answer
+    page.click("#copy")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.strip() and copied.split()[0] in answer and "<" not in copied  # plain text, not HTML
