@@ -127,8 +127,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save(index_dir: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray, factory: str) -> Path:
+def save(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    factory: str,
+    terms: dict[str, list[str]] | None = None,
+) -> Path:
     """Writes a new generation and makes it current in one atomic rename.
+
+    `terms` maps an embed_hash to its keyword terms from the previous generation (see `previous_terms`), so
+    only new text is tokenized.
 
     The generation it replaces stays on disk until the next save, so a reader that resolved CURRENT a
     moment ago can still finish loading it.
@@ -146,7 +156,8 @@ def save(index_dir: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors
                 f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors)
         faiss.write_index(build_faiss(vectors, factory), str(gen / "faiss.index"))
-        KeywordIndex.build([c.embed_text for c in chunks]).save(gen / KEYWORD_DIR)
+        known = [(terms or {}).get(c.embed_hash) for c in chunks]
+        KeywordIndex.build([c.embed_text for c in chunks], known).save(gen / KEYWORD_DIR)
         _write_json(gen / "manifest.json", manifest)
         for written in gen.rglob("*"):
             if written.is_file():
@@ -164,6 +175,14 @@ def save(index_dir: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors
             shutil.rmtree(old, ignore_errors=True)
     logger.info("wrote index generation %s (%d chunks)", gen.name, len(chunks))
     return gen
+
+
+def previous_terms(index: Index) -> dict[str, list[str]]:
+    """The keyword terms of a loaded index's chunks by embed_hash (empty when not saved or outdated)."""
+    terms = KeywordIndex.read_terms(index.path / KEYWORD_DIR)
+    if terms is None or len(terms) != len(index.chunks):
+        return {}
+    return {c.embed_hash: t for c, t in zip(index.chunks, terms, strict=True)}
 
 
 @contextlib.contextmanager

@@ -60,6 +60,33 @@ def test_add_change_delete_touch_only_what_changed(corpus, tmp_path, embedder):
     assert index.vectors.shape == (len(index.chunks), embedder.dim)
 
 
+def test_an_update_tokenizes_only_new_text_and_matches_a_rebuild(corpus, tmp_path, embedder, monkeypatch):
+    from rag import keyword
+
+    build(corpus, tmp_path / "index", embedder)
+    (corpus / "new.md").write_text("# New\n\nZebraNet 在 ZooBench 上得分 99.1。\n", encoding="utf-8")
+    tokenized = []
+    tokenize = keyword.tokenize
+    monkeypatch.setattr(keyword, "tokenize", lambda text: tokenized.append(text) or tokenize(text))
+    build(corpus, tmp_path / "index", embedder)
+    updated = store.load(tmp_path / "index")
+    assert tokenized and all("ZebraNet" in text for text in tokenized)  # the old chunks' terms were reused
+
+    build(corpus, tmp_path / "rebuilt", embedder)
+    rebuilt = store.load(tmp_path / "rebuilt")
+    for question in ("ZebraNet ZooBench", "GSM8K 准确率", "视频生成"):
+        assert updated.keyword.search(question, 5) == rebuilt.keyword.search(question, 5)
+
+
+def test_terms_saved_by_another_tokenizer_version_are_not_reused(corpus, tmp_path, embedder, monkeypatch):
+    from rag import keyword
+
+    build(corpus, tmp_path / "index", embedder)
+    terms = store.current(tmp_path / "index") / store.KEYWORD_DIR / keyword.TERMS_FILE
+    terms.write_text(terms.read_text(encoding="utf-8").replace(keyword.TERMS_VERSION, "rag-terms 0"), "utf-8")
+    assert store.previous_terms(store.load(tmp_path / "index")) == {}
+
+
 def test_rebuild_starts_from_scratch(corpus, tmp_path, embedder):
     build(corpus, tmp_path / "index", embedder)
     embedder.calls.clear()
