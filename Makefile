@@ -26,6 +26,6 @@ reliability: setup
 	.venv/bin/python scripts/load_test.py --users 20 --seconds 120 --json docs/load.json
 
 # Issue 7's benchmark: shipped corpus and synthetic 1k/10k/100k chunks, beside LangChain's FAISS pipeline
-# (about 7 minutes on 2 idle cores; README, "Benchmark").
+# (about 5 minutes on 2 idle cores; README, "Benchmark").
 bench: setup
 	.venv/bin/python bench/bench.py --json docs/bench.json --plot docs/bench.png
