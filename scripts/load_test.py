@@ -3,9 +3,10 @@
     .venv/bin/python scripts/load_test.py                                  # 20 users for 120 s
     .venv/bin/python scripts/load_test.py --users 3 --seconds 30 --json load.json
 
-Starts `rag serve` on 127.0.0.1 (a free port unless --port is given) over the index in ./index, warms it up
-with one /ask call (the models load lazily), then runs one gradio_client.Client per user, each asking
-questions about the shipped digests until the time is up: /ask, and /search for every 4th request. A
+Starts `rag serve` on 127.0.0.1 (a free port unless --port is given) over the index in ./index (or
+$RAG_INDEX__DIR), warms it up with one /ask call (the models load lazily), then runs one
+gradio_client.Client per user, each asking questions about the shipped digests until the time is up:
+/ask, and /search for every 4th request. A
 request started before the deadline may finish; one still running 300 s after it counts as an error.
 Meanwhile the server's memory (VmRSS of the process and its children) is sampled once a second.
 
@@ -37,6 +38,8 @@ from pathlib import Path
 from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
+INDEX = Path(os.environ.get("RAG_INDEX__DIR", ROOT / "index"))  # the index `rag serve` would open
+RAG = Path(sys.executable).parent / "rag"  # the console script of this environment
 HOST = "127.0.0.1"
 SEARCH_EVERY = 4  # every 4th request goes to /search, the others to /ask
 STRAGGLER_GRACE_S = 300.0
@@ -77,8 +80,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", RAG_INDEX__DIR=str(ROOT / "index"))
-    command = [str(ROOT / ".venv" / "bin" / "rag"), "serve", "--host", HOST, "--port", str(port)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", RAG_INDEX__DIR=str(INDEX))
+    command = [str(RAG), "serve", "--host", HOST, "--port", str(port)]
     # A session of its own, so stopping it also stops anything it started.
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
 
@@ -374,8 +377,8 @@ def load_test(url: str, server: subprocess.Popen[bytes], args: argparse.Namespac
 
 def main() -> int:
     args = parse_args()
-    if not (ROOT / "index" / "CURRENT").exists():
-        print(f"no index in {ROOT / 'index'}: run `rag index` first", file=sys.stderr)
+    if not (INDEX / "CURRENT").exists():
+        print(f"no index in {INDEX}: run `rag index` first", file=sys.stderr)
         return 1
     # gradio_client sends telemetry unless this is set, whatever analytics_enabled says.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
