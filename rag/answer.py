@@ -155,8 +155,9 @@ def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
 
 def quote(question: str, lang: str, passages: list[Passage]) -> str:
     """An extractive answer: the passage sentence sharing the most terms with the question, quoted and cited."""
+    terms = set(tokenize(question))
     best = max(
-        ((len(set(tokenize(question)) & set(tokenize(p.text[s:e]))), -p.n, p.n, p.text[s:e].strip())
+        ((len(terms & set(tokenize(p.text[s:e]))), -p.n, p.n, p.text[s:e].strip())
          for p in passages for s, e in cite.sentences(p.text)),
         default=None,
     )  # fmt: skip

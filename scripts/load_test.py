@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import math
 import os
 import platform
 import signal
@@ -36,6 +35,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import IO, Any
+
+from rag.evaluate import percentiles
 
 ROOT = Path(__file__).resolve().parent.parent
 INDEX = Path(os.environ.get("RAG_INDEX__DIR", ROOT / "index"))  # the index `rag serve` would open
@@ -253,20 +254,15 @@ def run_users(url: str, users: int, seconds: int) -> tuple[list[Outcome], float]
 # ---- the report ------------------------------------------------------------------------------------------
 
 
-def nearest_rank(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
-
-
 def endpoint_stats(outcomes: list[Outcome], endpoint: str) -> dict[str, Any]:
     done = [o.seconds for o in outcomes if o.endpoint == endpoint and o.error is None]
+    # rag's nearest-rank percentiles round to 0.1: fed milliseconds, they keep the seconds' decimals.
+    ms = percentiles([s * 1000 for s in done]) if done else {"p50": None, "p95": None}
     return {
         "completed": len(done),
         "errors": sum(1 for o in outcomes if o.endpoint == endpoint and o.error is not None),
-        "p50_s": nearest_rank(done, 50),
-        "p95_s": nearest_rank(done, 95),
+        "p50_s": ms["p50"] and ms["p50"] / 1000,
+        "p95_s": ms["p95"] and ms["p95"] / 1000,
         "max_s": max(done, default=None),
     }
 
