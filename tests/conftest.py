@@ -46,6 +46,25 @@ class HashingEmbedder:
         return self._embed(texts)
 
 
+class ScriptedGenerator:
+    """A fake generator: replies with `reply` (a function of the prompt) in small pieces, and records prompts."""
+
+    id = "scripted"
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    def stream(self, messages, max_tokens):
+        self.prompts.append(messages)
+        text = self.reply(messages)
+        for i in range(0, len(text), 3):
+            yield text[i : i + 3]
+
+
 @pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder()

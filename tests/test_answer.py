@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ScriptedGenerator
 
 from rag import store
 from rag.answer import DECLINE, QUOTE, Assistant, build_messages, excerpt, language
@@ -12,25 +13,6 @@ from rag.generate import neutralize
 from rag.load import load_corpus
 from rag.search import Retriever
 from rag.types import Answer
-
-
-class ScriptedGenerator:
-    """A fake generator: replies with `reply` (a function of the prompt) in small pieces, and records prompts."""
-
-    id = "scripted"
-
-    def __init__(self, reply):
-        self.reply = reply
-        self.prompts: list[list[dict[str, str]]] = []
-
-    def count_tokens(self, text: str) -> int:
-        return len(text)
-
-    def stream(self, messages, max_tokens):
-        self.prompts.append(messages)
-        text = self.reply(messages)
-        for i in range(0, len(text), 3):
-            yield text[i : i + 3]
 
 
 def assistant(corpus, tmp_path, embedder, reply, **answer) -> Assistant:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HashingEmbedder
+from conftest import HashingEmbedder, ScriptedGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,16 +27,9 @@ QUESTIONS = st.text(st.characters(codec="utf-8"), max_size=400) | st.sampled_fro
 )  # fmt: skip
 
 
-class EchoGenerator:
-    """Replies with a passage-like sentence and a marker, whatever the prompt: the checks run on real text."""
-
-    id = "echo"
-
-    def count_tokens(self, text: str) -> int:
-        return len(text)
-
-    def stream(self, messages, max_tokens):
-        yield messages[-1]["content"][:60] + " [1]."
+def echo(messages) -> str:
+    """A passage-like sentence and a marker, whatever the prompt: the citation checks run on real text."""
+    return messages[-1]["content"][:60] + " [1]."
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +39,7 @@ def shipped(tmp_path_factory) -> tuple[Retriever, Assistant]:
     embedder = HashingEmbedder()
     update_index(root / "index", load_corpus([corpus])[0], embedder, ChunkConfig())
     retriever = Retriever(store.load(root / "index"), embedder)
-    return retriever, Assistant(retriever, EchoGenerator(), GenerateConfig(passages=2, passage_tokens=200))
+    return retriever, Assistant(retriever, ScriptedGenerator(echo), GenerateConfig(passages=2, passage_tokens=200))
 
 
 @SETTINGS
