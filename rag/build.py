@@ -112,6 +112,6 @@ def update_index(
                 for i, d in current.items()
             },
         }
-        store.save(index_dir, manifest, chunks, vectors, factory, store.previous_terms(old) if old else None)
+        store.save(index_dir, manifest, chunks, vectors, factory, old)
         logger.info("indexed %d documents, %d chunks, %d embedded", len(current), len(chunks), len(todo))
         return BuildReport(added, changed, removed, len(keep), len(chunks), len(todo), written=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -90,60 +92,94 @@ def name_terms(text: str, terms: list[str]) -> list[str]:
     return latin + ["".join(lazy_pinyin(w)) for w in words]
 
 
-def _bm25s():
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
-    return bm25s
-
-
-# Each row's terms are saved beside the index, so an update re-tokenizes only new text (jieba is most of the
-# cost: about 1 ms a chunk, 114 s for 100k chunks). Bump the version whenever `tokenize` changes.
-TERMS_FILE = "terms.txt"
-TERMS_VERSION = "rag-terms 1"
+# Lucene's BM25 (as Lucene, Anserini and bm25s compute it); tests/test_keyword.py checks the scores against bm25s.
+K1, B = 1.5, 0.75
+# The keyword index stores term counts, not scores, so an update appends the new chunks' rows and drops the
+# removed ones without touching the rest (only new text is tokenized: jieba costs about 1 ms a chunk, 114 s
+# for 100k chunks). Bump the version whenever `tokenize` or the files change: an index saved by another
+# version is refused at load, and `rag index --rebuild` rebuilds it.
+VERSION = "rag-bm25 2"
+_FILES = ("vocab.txt", "indptr.npy", "rows.npy", "counts.npy", "lengths.npy")
 
 
 class KeywordIndex:
-    """A BM25 index (bm25s) whose row i is chunk i of the store."""
+    """A BM25 index whose row i is chunk i of the store.
 
-    def __init__(self, bm25, terms: list[list[str]] | None = None) -> None:
-        self.bm25 = bm25
-        self.vocab = bm25.vocab_dict
-        self.terms = terms  # kept only when built, to be saved
+    Postings are kept by term (compressed sparse columns): term t occurs `counts[j]` times in row `rows[j]`
+    for j in indptr[t]:indptr[t+1]. A question scores only the rows its terms occur in.
+    """
+
+    def __init__(
+        self, vocab: dict[str, int], indptr: np.ndarray, rows: np.ndarray, counts: np.ndarray, lengths: np.ndarray
+    ) -> None:
+        self.vocab, self.indptr, self.rows, self.counts, self.lengths = vocab, indptr, rows, counts, lengths
+        average = float(lengths.mean()) if len(lengths) and lengths.any() else 1.0
+        self._norm = (K1 * (1 - B + B * lengths / average)).astype(np.float32)
 
     @classmethod
-    def build(cls, texts: list[str], known: list[list[str] | None] | None = None) -> KeywordIndex:
-        """Indexes `texts`; `known[i]`, when given and not None, is the terms of texts[i] from an earlier build."""
-        terms = [k if k is not None else tokenize(t) for t, k in zip(texts, known or [None] * len(texts), strict=True)]
-        bm25 = _bm25s().BM25()
-        # An empty token keeps documents that have no terms at all from breaking the index.
-        bm25.index([t or [""] for t in terms], show_progress=False)
-        return cls(bm25, terms)
+    def build(
+        cls, texts: list[str], previous: KeywordIndex | None = None, reuse: list[int | None] | None = None
+    ) -> KeywordIndex:
+        """Indexes `texts`, tokenizing only those without a `reuse` row.
 
-    @staticmethod
-    def read_terms(path: Path) -> list[list[str]] | None:
-        """The terms of each row saved with the index at `path`, or None if missing or from another tokenizer."""
-        try:
-            lines = (path / TERMS_FILE).read_text(encoding="utf-8").split("\n")
-        except OSError:
-            return None
-        if lines[0] != TERMS_VERSION:
-            return None
-        return [line.split() for line in lines[1:-1]]
+        Args:
+            previous: An earlier index to take rows from.
+            reuse: `reuse[i]`, when not None, is the row of `previous` that holds texts[i] (the same text).
+        """
+        import scipy.sparse as sp
+
+        reuse = reuse if previous is not None and reuse is not None else [None] * len(texts)
+        vocab = dict(previous.vocab) if previous is not None else {}
+        old = previous.matrix().tocsr() if previous is not None else sp.csr_matrix((0, 0), dtype=np.uint16)
+        indptr, ids, counts, source = [0], [], [], []
+        for text, row in zip(texts, reuse, strict=True):
+            if row is not None:
+                source.append(row)
+                continue
+            source.append(old.shape[0] + len(indptr) - 1)
+            for term, n in Counter(tokenize(text)).items():
+                ids.append(vocab.setdefault(term, len(vocab)))
+                counts.append(min(n, 65535))
+            indptr.append(len(ids))
+        width = len(vocab)
+        new = sp.csr_matrix((np.array(counts, np.uint16), np.array(ids, np.int32), indptr), (len(indptr) - 1, width))
+        old = sp.csr_matrix((old.data, old.indices, old.indptr), (old.shape[0], width))
+        matrix = sp.vstack([old, new], format="csr")[np.array(source, dtype=np.int64)].tocsc()
+        lengths = np.asarray(matrix.sum(axis=1), dtype=np.float32).ravel()
+        return cls(vocab, matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data, lengths)
+
+    def matrix(self):
+        """The counts as a (rows x terms) scipy sparse matrix."""
+        import scipy.sparse as sp
+
+        return sp.csc_matrix((self.counts, self.rows, self.indptr), (len(self.lengths), len(self.vocab)))
 
     @property
     def size(self) -> int:
-        return int(self.bm25.scores["num_docs"])
+        return len(self.lengths)
 
     def save(self, path: Path) -> None:
-        self.bm25.save(str(path), show_progress=False)
-        if self.terms is not None:
-            rows = "".join(" ".join(t) + "\n" for t in self.terms)
-            (path / TERMS_FILE).write_text(f"{TERMS_VERSION}\n{rows}", encoding="utf-8")
+        path.mkdir(parents=True, exist_ok=True)
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        (path / "vocab.txt").write_text("\n".join([VERSION, *terms]) + "\n", encoding="utf-8")
+        for name, array in zip(_FILES[1:], (self.indptr, self.rows, self.counts, self.lengths), strict=True):
+            np.save(path / name, array)
 
     @classmethod
     def load(cls, path: Path) -> KeywordIndex:
-        return cls(_bm25s().BM25.load(str(path), mmap=True))
+        """Opens a saved index; its postings are memory-mapped.
+
+        Raises:
+            ValueError: the files are from another version.
+        """
+        lines = (path / "vocab.txt").read_text(encoding="utf-8").split("\n")
+        if lines[0] != VERSION:
+            raise ValueError(f"keyword index version {lines[0][:40]!r}, this program reads {VERSION!r}")
+        vocab = {term: i for i, term in enumerate(lines[1:-1])}
+        indptr, rows, counts, lengths = (np.load(path / name, mmap_mode="r") for name in _FILES[1:])
+        if len(indptr) != len(vocab) + 1 or len(rows) != len(counts) or (len(rows) and indptr[-1] != len(rows)):
+            raise ValueError("keyword index files disagree on their sizes")
+        return cls(vocab, indptr, rows, counts, np.asarray(lengths))
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Returns the k best rows for a question, best first, as (row, score).
@@ -162,11 +198,22 @@ class KeywordIndex:
         return ranked
 
     def _bm25(self, terms: list[str], k: int) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the k best rows with a score above zero, best first."""
-        terms = [t for t in terms if t in self.vocab]
-        if not terms:
+        """(row, BM25 score) of the k best rows with a score above zero, best first.
+
+        A term the question repeats counts as often as it appears (as in bm25s and Lucene's BooleanQuery).
+        """
+        scores = np.zeros(self.size, dtype=np.float32)
+        n = self.size
+        for term, times in Counter(t for t in terms if t in self.vocab).items():
+            start, end = int(self.indptr[self.vocab[term]]), int(self.indptr[self.vocab[term] + 1])
+            if start == end:
+                continue
+            rows, tf = self.rows[start:end], self.counts[start:end].astype(np.float32)
+            df = end - start
+            idf = np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+            scores[rows] += times * idf * tf / (tf + self._norm[rows])  # no (k1 + 1): Lucene dropped it
+        if not scores.any():
             return []
-        scores = self.bm25.get_scores(terms)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

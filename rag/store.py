@@ -24,7 +24,7 @@ from rag.types import Chunk
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the keyword index stores term counts (rag.keyword.VERSION)
 # CURRENT names the generation folder readers use; a new generation is written in full, then CURRENT is
 # replaced in one rename, so a crash at any point leaves the previous index loadable (as LevelDB does).
 POINTER = "CURRENT"
@@ -133,19 +133,19 @@ def save(
     chunks: list[Chunk],
     vectors: np.ndarray,
     factory: str,
-    terms: dict[str, list[str]] | None = None,
+    previous: Index | None = None,
 ) -> Path:
     """Writes a new generation and makes it current in one atomic rename.
 
-    `terms` maps an embed_hash to its keyword terms from the previous generation (see `previous_terms`), so
-    only new text is tokenized.
+    The keyword index takes the rows of chunks whose text `previous` (the index being updated) already
+    holds, so only new text is tokenized.
 
     The generation it replaces stays on disk until the next save, so a reader that resolved CURRENT a
     moment ago can still finish loading it.
     """
     import faiss
 
-    previous = current(index_dir)
+    replaced = current(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     manifest = {**manifest, "format_version": FORMAT_VERSION, "chunks": len(chunks), "built_at": time.time()}
@@ -156,8 +156,10 @@ def save(
                 f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors)
         faiss.write_index(build_faiss(vectors, factory), str(gen / "faiss.index"))
-        known = [(terms or {}).get(c.embed_hash) for c in chunks]
-        KeywordIndex.build([c.embed_text for c in chunks], known).save(gen / KEYWORD_DIR)
+        old_rows = {c.embed_hash: row for row, c in enumerate(previous.chunks)} if previous is not None else {}
+        reuse = [old_rows.get(c.embed_hash) for c in chunks]
+        keyword = KeywordIndex.build([c.embed_text for c in chunks], previous.keyword if previous else None, reuse)
+        keyword.save(gen / KEYWORD_DIR)
         _write_json(gen / "manifest.json", manifest)
         for written in gen.rglob("*"):
             if written.is_file():
@@ -171,18 +173,10 @@ def save(
         shutil.rmtree(gen, ignore_errors=True)
         raise
     for old in index_dir.glob("gen-*"):
-        if old not in (gen, previous):
+        if old not in (gen, replaced):
             shutil.rmtree(old, ignore_errors=True)
     logger.info("wrote index generation %s (%d chunks)", gen.name, len(chunks))
     return gen
-
-
-def previous_terms(index: Index) -> dict[str, list[str]]:
-    """The keyword terms of a loaded index's chunks by embed_hash (empty when not saved or outdated)."""
-    terms = KeywordIndex.read_terms(index.path / KEYWORD_DIR)
-    if terms is None or len(terms) != len(index.chunks):
-        return {}
-    return {c.embed_hash: t for c, t in zip(index.chunks, terms, strict=True)}
 
 
 @contextlib.contextmanager

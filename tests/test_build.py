@@ -78,13 +78,29 @@ def test_an_update_tokenizes_only_new_text_and_matches_a_rebuild(corpus, tmp_pat
         assert updated.keyword.search(question, 5) == rebuilt.keyword.search(question, 5)
 
 
-def test_terms_saved_by_another_tokenizer_version_are_not_reused(corpus, tmp_path, embedder, monkeypatch):
+def test_a_keyword_index_from_another_tokenizer_version_is_refused_with_the_repair(corpus, tmp_path, embedder):
     from rag import keyword
 
     build(corpus, tmp_path / "index", embedder)
-    terms = store.current(tmp_path / "index") / store.KEYWORD_DIR / keyword.TERMS_FILE
-    terms.write_text(terms.read_text(encoding="utf-8").replace(keyword.TERMS_VERSION, "rag-terms 0"), "utf-8")
-    assert store.previous_terms(store.load(tmp_path / "index")) == {}
+    vocab = store.current(tmp_path / "index") / store.KEYWORD_DIR / "vocab.txt"
+    vocab.write_text(vocab.read_text(encoding="utf-8").replace(keyword.VERSION, "rag-bm25 0"), "utf-8")
+    with pytest.raises(IndexMismatchError, match="rag-bm25 0.*rag index --rebuild"):
+        store.load(tmp_path / "index")
+    build(corpus, tmp_path / "index", embedder, rebuild=True)
+    assert store.load(tmp_path / "index").keyword.search("GSM8K", 3)
+
+
+def test_an_update_that_removes_and_changes_documents_matches_a_rebuild(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder)
+    first = sorted(corpus.iterdir())[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n\nQuokkaNet 在 WombatBench 上得分 88.8。\n", "utf-8")
+    sorted(corpus.iterdir())[-1].unlink()
+    build(corpus, tmp_path / "index", embedder)
+    build(corpus, tmp_path / "rebuilt", embedder)
+    updated, rebuilt = store.load(tmp_path / "index"), store.load(tmp_path / "rebuilt")
+    assert [c.text for c in updated.chunks] == [c.text for c in rebuilt.chunks]
+    for question in ("QuokkaNet WombatBench", "GSM8K 准确率", "视频生成", "math reinforcement learning"):
+        assert updated.keyword.search(question, 5) == rebuilt.keyword.search(question, 5)
 
 
 def test_rebuild_starts_from_scratch(corpus, tmp_path, embedder):
@@ -122,7 +138,7 @@ def test_other_format_version_is_refused(corpus, tmp_path, embedder):
         store.load(tmp_path / "index")
 
 
-@pytest.mark.parametrize("name", [*store.FILES, "bm25/vocab.index.json", "bm25/data.csc.index.npy"])
+@pytest.mark.parametrize("name", [*store.FILES, "bm25/vocab.txt", "bm25/rows.npy", "bm25/indptr.npy"])
 def test_damaged_files_are_detected(corpus, tmp_path, embedder, name):
     build(corpus, tmp_path / "index", embedder)
     gen = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text()

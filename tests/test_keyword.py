@@ -1,3 +1,5 @@
+import numpy as np
+
 from rag.fuse import min_max, rerank, rrf, weighted
 from rag.keyword import KeywordIndex, name_terms, tokenize
 
@@ -54,6 +56,24 @@ def test_a_rare_name_finds_a_garbled_ocr_page_that_shares_no_chinese():
     question = "快手 AutoThink 模型靠什么提示手段来触发思考和不思考两种模式？"
     assert index.search(question, 6)[0][0] == 0
     assert index.search("研究所的联系邮箱是什么？", 6)[0][0] == 1  # the pinyin of 研究所 is in the address
+
+
+def test_bm25_scores_are_lucene_bm25_as_bm25s_computes_them(corpus):
+    import bm25s
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(corpus.iterdir())]
+    texts = [t[i : i + 300] for t in texts for i in range(0, len(t), 300)]
+    ours = KeywordIndex.build(texts)
+    reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    reference.index([tokenize(t) for t in texts], show_progress=False)
+    for question in ("GSM8K 准确率 提高", "视频生成 video generation", "math math reinforcement", "qwen3-8b"):
+        terms = [t for t in tokenize(question) if t in reference.vocab_dict]
+        assert terms, question
+        expected = reference.get_scores(terms)
+        got = np.zeros(len(texts))
+        for row, score in ours._bm25(terms, len(texts)):
+            got[row] = score
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_keyword_index_round_trip(tmp_path):

@@ -1,7 +1,9 @@
+import os
 from pathlib import Path
 
 import pytest
 
+from rag import load
 from rag.errors import CorpusError
 from rag.load import decode, find_files, load_corpus, read_document
 
@@ -27,6 +29,31 @@ def test_unreadable_files_are_reported_and_the_rest_indexes(tmp_path: Path):
     reasons = {Path(p.path).name: p.reason for p in problems}
     assert "binary" in reasons["binary.md"]
     assert "empty" in reasons["empty.txt"]
+
+
+def test_locked_and_vanished_files_are_reported_and_the_rest_indexes(tmp_path: Path, monkeypatch):
+    for name in ("good.md", "locked.md", "gone.md"):
+        (tmp_path / name).write_text(TEXT + name, encoding="utf-8")
+    (tmp_path / "locked.md").chmod(0)
+    if os.geteuid() == 0:  # root reads a mode-000 file anyway: raise what the OS gives everyone else
+        read_bytes = Path.read_bytes
+
+        def refuse_locked(path: Path) -> bytes:
+            if path.name == "locked.md":
+                raise PermissionError(13, "Permission denied", str(path))
+            return read_bytes(path)
+
+        monkeypatch.setattr(Path, "read_bytes", refuse_locked)
+    listed = load.find_files(tmp_path)
+    (tmp_path / "gone.md").unlink()  # deleted after it was listed, before it was read
+    monkeypatch.setattr(load, "find_files", lambda root: listed)
+    docs, problems = load.load_corpus([tmp_path])
+    assert [d.doc_id for d in docs] == ["good.md"]
+    reasons = {Path(p.path).name: p.reason for p in problems}
+    assert reasons == {
+        "locked.md": "locked.md: cannot read (Permission denied)",
+        "gone.md": "gone.md: cannot read (No such file or directory)",
+    }
 
 
 def test_decode_refuses_binary():

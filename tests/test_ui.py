@@ -13,7 +13,7 @@ from rag.build import update_index
 from rag.config import ChunkConfig, Config, CorpusConfig, GenerateConfig, IndexConfig
 from rag.errors import InputError, RagError
 from rag.load import load_corpus
-from rag.search import Retriever
+from rag.search import MAX_QUESTION_CHARS, Retriever
 from rag.store import load
 from rag.types import Answer, Chunk, Citation, Hit
 from ui import render, uploads
@@ -143,6 +143,15 @@ def test_user_errors_show_their_message_never_a_traceback():
     crash = Backend(FakeAssistant(error=ZeroDivisionError("secret detail")), Config())
     content = run(crash, "?")[-1][0][-1]["content"]
     assert "ZeroDivisionError" in content and "secret detail" not in content and "Traceback" not in content
+
+
+def test_a_question_over_the_cap_is_cut_with_a_visible_note():
+    assistant = FakeAssistant()
+    long = "MOVA 用了多大的模型？" + "x" * 100_000
+    messages = run(Backend(assistant, Config()), long)[-1][0]
+    assert len(messages[0]["content"]) < 2100  # the chat shows the part that was read
+    assert f"first {MAX_QUESTION_CHARS} characters" in messages[-1]["content"]
+    assert "first" not in run(Backend(assistant, Config()), "MOVA 用了多大的模型？")[-1][0][-1]["content"]
 
 
 def test_empty_question_is_not_sent():

@@ -14,6 +14,7 @@ from typing import Any
 
 from rag.config import Config
 from rag.errors import RagError
+from rag.search import MAX_QUESTION_CHARS
 from rag.types import Answer
 from ui import render, uploads
 from ui.style import COPY_JS, CSS, JS
@@ -65,7 +66,8 @@ class Backend:
         message = (message or "").strip()
         if not message:
             return "", messages, ""
-        return "", [*messages, {"role": "user", "content": message}], message
+        shown = message if len(message) <= MAX_QUESTION_CHARS else f"{message[:MAX_QUESTION_CHARS]} …"
+        return "", [*messages, {"role": "user", "content": shown}], message
 
     def respond(
         self, message: str, messages: list[dict], turns: list[dict], passages: int | None = None, rerank: bool = False
@@ -100,9 +102,13 @@ class Backend:
             notice = f"something went wrong ({type(e).__name__}); the server log has the details"
             yield [*messages, _bot(render.message_html(notice))], previous, turns, ""
             return
-        record = {"question": message, "text": answer.text, "sources": render.sources_html(answer, turn)}
+        record = {"question": answer.question, "text": answer.text, "sources": render.sources_html(answer, turn)}
         turns = [*turns, record]
-        yield [*messages, _bot(render.answer_html(answer, turn))], render.panel(turns), turns, render.plain_text(answer)
+        shown = render.answer_html(answer, turn)
+        if len(message) > MAX_QUESTION_CHARS:
+            cut = f"only the first {MAX_QUESTION_CHARS} characters of the question were read"
+            shown = f"{render.message_html(cut)}<br>{shown}"
+        yield [*messages, _bot(shown)], render.panel(turns), turns, render.plain_text(answer)
 
     def status(self) -> str:
         generator = getattr(getattr(self.assistant, "config", None), "model", "?")
