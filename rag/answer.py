@@ -42,6 +42,7 @@ _ASK = {
 QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)|[是为：:])$", re.IGNORECASE)
 _ENDS = " \n。.!！?？"
+_EMPHASIS = re.compile(r"\*\*|__|`")
 REWRITE = (
     "Rewrite the user's last message as one standalone question that needs no conversation to be understood: "
     "replace words like it, they, 它, 这篇 with what they refer to. Keep names and numbers. Keep the language of "
@@ -154,17 +155,22 @@ def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
 
 
 def quote(question: str, lang: str, passages: list[Passage]) -> str:
-    """An extractive answer: the passage sentence sharing the most terms with the question, quoted and cited."""
+    """An extractive answer: the passage sentence sharing the most terms with the question, quoted and cited.
+
+    Headings are not candidates (the model already read each title in its passage's header), and Markdown
+    emphasis is dropped from the quote.
+    """
     terms = set(tokenize(question))
     best = max(
         ((len(terms & set(tokenize(p.text[s:e]))), -p.n, p.n, p.text[s:e].strip())
-         for p in passages for s, e in cite.sentences(p.text)),
+         for p in passages for s, e in cite.sentences(p.text) if not p.text[s:e].lstrip().startswith("#")),
         default=None,
     )  # fmt: skip
     if best is None:
         return ""
     *_, n, sentence = best
-    return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{cite.strip_markers(sentence)}” [{n}]"
+    plain = _EMPHASIS.sub("", cite.strip_markers(sentence)).strip()
+    return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 
 
 def coverage(question: str, hits: list[Hit]) -> float:

@@ -57,6 +57,15 @@ def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(cor
     assert "12.5%" in answer.text and "12.5%" in answer.citations[0].quote
 
 
+def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL: Reinforcement Learning for Math [1]")
+    # The heading shares four terms with this question, the body sentence only one, yet the body is quoted.
+    answer = bot.ask("What does MathRL: Reinforcement Learning for Math achieve on GSM8K?")
+    quoted = answer.text.split("\n")[1]
+    assert quoted.startswith(QUOTE["en"]) and "在 GSM8K 上准确率提高了 12.5%" in quoted
+    assert "#" not in quoted and "**" not in quoted and "Reinforcement" not in quoted
+
+
 def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "The accuracy gain of MathRL on GSM8K is [1].")
     answer = bot.ask("How much does MathRL improve accuracy on GSM8K?")
