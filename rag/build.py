@@ -76,7 +76,8 @@ def update_index(
         added = [i for i in current if i not in old_docs]
         removed = [i for i in old_docs if i not in current]
         changed = [i for i in current if i in old_docs and old_docs[i]["sha256"] != current[i].sha256]
-        if old is not None and same_chunking and not (added or removed or changed):
+        same_factory = old is not None and old.manifest.get("index_factory") == factory
+        if old is not None and same_chunking and same_factory and not (added or removed or changed):
             return BuildReport([], [], [], len(current), len(old.chunks), 0, written=False)
 
         keep = {i for i in current if i not in added and i not in changed} if same_chunking else set()

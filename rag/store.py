@@ -28,7 +28,11 @@ FORMAT_VERSION = 2  # 2: the keyword index stores term counts (rag.keyword.VERSI
 # CURRENT names the generation folder readers use; a new generation is written in full, then CURRENT is
 # replaced in one rename, so a crash at any point leaves the previous index loadable (as LevelDB does).
 POINTER = "CURRENT"
-FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "faiss.index")
+FILES = ("manifest.json", "chunks.jsonl", "vectors.npy")
+# Only an approximate index is saved as a FAISS file: the exact one ("Flat") would be a second copy of
+# vectors.npy, so it is rebuilt from the vectors at load (a copy in memory, about 0.1 s per 100k chunks).
+FAISS_FILE = "faiss.index"
+EXACT = "Flat"
 KEYWORD_DIR = "bm25"
 
 
@@ -103,7 +107,10 @@ def load(index_dir: Path) -> Index:
         with open(path / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk(**json.loads(line)) for line in f]
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
-        faiss_index = faiss.read_index(str(path / "faiss.index"))
+        if manifest.get("index_factory", EXACT) == EXACT:
+            faiss_index = build_faiss(np.ascontiguousarray(vectors), EXACT)
+        else:
+            faiss_index = faiss.read_index(str(path / FAISS_FILE))
         keyword = KeywordIndex.load(path / KEYWORD_DIR)
     except IndexMismatchError:
         raise
@@ -155,7 +162,9 @@ def save(
             for chunk in chunks:
                 f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors)
-        faiss.write_index(build_faiss(vectors, factory), str(gen / "faiss.index"))
+        faiss_index = build_faiss(vectors, factory)  # also for "Flat": a bad factory string fails here
+        if factory != EXACT:
+            faiss.write_index(faiss_index, str(gen / FAISS_FILE))
         old_rows = {c.embed_hash: row for row, c in enumerate(previous.chunks)} if previous is not None else {}
         reuse = [old_rows.get(c.embed_hash) for c in chunks]
         keyword = KeywordIndex.build([c.embed_text for c in chunks], previous.keyword if previous else None, reuse)

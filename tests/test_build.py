@@ -179,7 +179,7 @@ def test_killed_build_leaves_previous_index_loadable(corpus, tmp_path, embedder)
     current = store.load(index_dir).path
     half = index_dir / "gen-killed"
     shutil.copytree(current, half)
-    os.remove(half / "faiss.index")
+    os.remove(half / "vectors.npy")
     assert store.load(index_dir).path == current
     (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
     build(corpus, index_dir, embedder)
@@ -204,3 +204,21 @@ def test_hnsw_factory_works(corpus, tmp_path, embedder):
     build(corpus, tmp_path / "index", embedder, factory="HNSW16")
     hits = Retriever(store.load(tmp_path / "index"), embedder).search("Qwen3-Embedding-8B MMTEB", 1)
     assert "70.58" in hits[0].chunk.text
+
+
+def test_a_changed_index_factory_rewrites_the_index(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder)
+    embedder.calls.clear()
+    report = build(corpus, tmp_path / "index", embedder, factory="HNSW16")
+    assert report.written and report.embedded == 0
+    assert store.load(tmp_path / "index").manifest["index_factory"] == "HNSW16"
+
+
+def test_an_exact_index_keeps_one_copy_of_the_vectors_an_approximate_one_its_faiss_file(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "exact", embedder)
+    assert not (store.current(tmp_path / "exact") / store.FAISS_FILE).exists()
+    build(corpus, tmp_path / "hnsw", embedder, factory="HNSW16")
+    faiss_file = store.current(tmp_path / "hnsw") / store.FAISS_FILE
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        store.load(tmp_path / "hnsw")

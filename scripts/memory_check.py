@@ -1,0 +1,62 @@
+"""Does answering leak? Asks the assistant the same questions over and over in one process, no server.
+
+Prints the process's resident memory (VmRSS) and the Python heap (tracemalloc) every 10 answers, and the
+lines whose Python allocations grew most. A leak per request grows both without end; buffers that grow to
+the largest prompt seen (llama.cpp, torch) level off once every question has been asked once.
+
+    python scripts/memory_check.py --questions eval/gold.jsonl --asks 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS"))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold.jsonl", help="JSON lines with 'question'")
+    p.add_argument("--asks", type=int, default=120, help="answers to ask for, cycling through the questions")
+    p.add_argument("--config", type=Path, help="a configuration file (default: the offline profile)")
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from rag.config import load_config
+    from rag.pipeline import open_assistant
+
+    with open(args.questions, encoding="utf-8") as f:
+        questions = [json.loads(line)["question"] for line in f if line.strip()]
+    assistant = open_assistant(load_config(args.config))
+    assistant.ask(questions[0])  # models load and warm up
+    gc.collect()
+    tracemalloc.start()
+    before, start = tracemalloc.take_snapshot(), rss_mb()
+    print(f"{len(questions)} distinct questions; RSS after the first answer {start:.0f} MB")
+    for i in range(args.asks):
+        assistant.ask(questions[i % len(questions)])
+        if i % 10 == 9:
+            gc.collect()
+            heap, now = tracemalloc.get_traced_memory()[0] / 2**20, rss_mb()
+            print(f"{i + 1:>5} answers  RSS {now:7.0f} MB ({now - start:+6.1f})  Python heap {heap:6.2f} MB")
+    gc.collect()
+    print("\nPython allocations that grew most:")
+    for stat in tracemalloc.take_snapshot().compare_to(before, "lineno")[:5]:
+        print(f"  {stat}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
