@@ -2,9 +2,11 @@
 
     .venv/bin/python scripts/sweep.py eval/gold.jsonl            # fusion methods and weights
     .venv/bin/python scripts/sweep.py eval/gold.jsonl --rerank   # reranker weight and candidate count
+    .venv/bin/python scripts/sweep.py eval/gold.jsonl --answers  # citation-check and decline thresholds
 
 The reranker judges the top 10 fused hits of each question once; the combinations are computed from
-those scores, so every row sees the same judgements.
+those scores, so every row sees the same judgements. Likewise the generator answers each question once
+and every threshold setting checks the same replies.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from rag import fuse, pipeline
 from rag.config import load_config
-from rag.evaluate import read_questions, relevant_counts, score
+from rag.evaluate import read_questions, relevant_counts, score, score_answers
 
 HEADER = f"{'setting':<34}{'hit@1':>8}{'hit@5':>8}{'hit@10':>8}{'mrr@10':>8}"
 
@@ -55,15 +57,56 @@ def sweep_rerank(config, gold, retriever, relevant) -> None:
             report(f"rerank top {candidates} weight={weight}", gold, rankings, retriever, relevant)
 
 
+class Replay:
+    """Wraps a generator: each prompt is generated once, then replayed from memory."""
+
+    def __init__(self, inner):
+        self.inner, self.replies = inner, {}
+
+    @property
+    def id(self) -> str:
+        return self.inner.id
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, messages, max_tokens: int):
+        key = repr((messages, max_tokens))
+        if key not in self.replies:
+            self.replies[key] = "".join(self.inner.stream(messages, max_tokens))
+        yield self.replies[key]
+
+
+def sweep_answers(config, gold, retriever, relevant) -> None:
+    assistant = pipeline.open_assistant(config, retriever=retriever)
+    assistant.generator = Replay(assistant.generator)
+    print(f"{'similarity':>10}{'min_supported':>14}{'answer':>8}{'evidence':>9}{'declined: unans.':>17}{'ans.':>6}")
+    for similarity in (0.83, 0.86, 0.89):
+        for min_supported in (0.5, 1.0):
+            assistant.answer_config = dataclasses.replace(
+                config.answer, similarity=similarity, min_supported=min_supported
+            )
+            figures, _ = score_answers(gold, [assistant.ask(q.question) for q in gold])
+            print(
+                f"{similarity:>10}{min_supported:>14}{figures['answer_hit']:>8.3f}{figures['evidence_cited']:>9.3f}"
+                f"{figures['declined_unanswerable']:>17.3f}{figures['declined_answerable']:>6.3f}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("qa", type=Path)
     parser.add_argument("--rerank", action="store_true")
+    parser.add_argument("--answers", action="store_true")
     args = parser.parse_args()
     config = load_config()
     gold = read_questions(args.qa)
     retriever = pipeline.open_retriever(config, rerank=False)
     relevant = relevant_counts(gold, retriever.index.chunks)
+    if args.answers:
+        sweep_answers(config, gold, retriever, relevant)
+        return
     print(HEADER)
     (sweep_rerank if args.rerank else sweep_fusion)(config, gold, retriever, relevant)
 
