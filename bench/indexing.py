@@ -130,6 +130,51 @@ def stored(index_dir: Path, repeats: int = 3) -> Stored:
     return Stored(round(statistics.median(times), 4), round(min(times), 4), repeats, disk_bytes(path))
 
 
+@dataclass(frozen=True)
+class Approximate:
+    """An approximate FAISS index over the same vectors, against exact search.
+
+    Attributes:
+        recall: Of the exact top k, the share the approximate top k finds, averaged over the queries.
+        build_s: Time to build it (train and add every vector).
+    """
+
+    factory: str
+    ef_search: int
+    k: int
+    recall: float
+    build_s: float
+    latency: Latency
+
+
+def approximate_search(
+    index: store.Index,
+    queries: np.ndarray,
+    factory: str = "HNSW32",
+    ef_search: Sequence[int] = (16, 64, 256),
+    k: int = 10,
+) -> list[Approximate]:
+    """Builds `factory` over the index's vectors and measures its recall@k and latency per efSearch setting."""
+    import faiss
+
+    started = time.perf_counter()
+    approximate = store.build_faiss(np.ascontiguousarray(index.vectors), factory)
+    build_s = time.perf_counter() - started
+    exact = [{row for row, _ in index.search(q, k)} for q in queries]
+    results = []
+    for ef in ef_search:
+        faiss.ParameterSpace().set_index_parameter(approximate, "efSearch", ef)
+        found, times = [], []
+        for query, truth in zip(queries, exact, strict=True):
+            started = time.perf_counter()
+            _, rows = approximate.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+            times.append(time.perf_counter() - started)
+            found.append(len(truth & set(rows[0].tolist())) / len(truth))
+        recall = round(float(np.mean(found)), 4)
+        results.append(Approximate(factory, ef, k, recall, round(build_s, 3), Latency.of(times)))
+    return results
+
+
 STAGES = ("embed_query", "keyword", "dense", "fusion", "first_stage", "rerank")
 
 
@@ -160,12 +205,11 @@ def stage_latencies(retriever: Retriever, questions: Sequence[str], rerank: int 
         t = clock("keyword", t)
         dense = retriever.index.search(vector, depth)
         t = clock("dense", t)
-        # The private method is the pipeline's own fusion, so the bench times what users run.
-        fused = retriever._fuse(keyword, dense)
+        fused = retriever.combine(keyword, dense)
         t = clock("fusion", t)
         retriever.stages([question], rerank=False)
         t = clock("first_stage", t)
         if i < rerank and retriever.reranker is not None and fused:
-            retriever._rerank(q, fused)
+            retriever.rerank(q, fused)
             clock("rerank", t)
     return {stage: Latency.of(times[stage]) for stage in STAGES if times[stage]}

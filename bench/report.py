@@ -77,6 +77,7 @@ def print_report(result: dict[str, Any], console: Console | None = None) -> None
     rows = corpora(result)
     console.print(_build_table(rows))
     console.print(_search_table(rows))
+    console.print(_approximate_table(result.get("synthetic", [])))
     if result.get("shipped"):
         console.print(_shipped_table(result["shipped"]))
     if result.get("baseline"):
@@ -127,6 +128,24 @@ def _search_table(rows: list[dict[str, Any]]) -> Table:
             _lat(lat, "first_stage") + (" *" if synthetic else ""),
             _lat(lat, "rerank"),
         )
+    return table
+
+
+def _approximate_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="Approximate dense search (HNSW) against exact, synthetic corpora (random vectors: a floor)")
+    for column in ("corpus", "factory", "build s", "efSearch", "recall@10", "search p50 / p95 ms", "exact p50 ms"):
+        table.add_column(column, justify="right" if column != "corpus" else "left")
+    for run in runs:
+        for a in run.get("approximate", []):
+            table.add_row(
+                f"synthetic {run['size']:,}",
+                a["factory"],
+                _num(a["build_s"], 1),
+                str(a["ef_search"]),
+                _num(a["recall"], 3),
+                f"{_num(a['latency']['p50_ms'])} / {_num(a['latency']['p95_ms'])}",
+                _num(run["latency"]["dense"]["p50_ms"]),
+            )
     return table
 
 

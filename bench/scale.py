@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import synthetic
-from indexing import E5_DIM, RandomEmbedder, Stored, Update, stage_latencies, stored, timed_update
+from indexing import (
+    E5_DIM,
+    Approximate,
+    RandomEmbedder,
+    Stored,
+    Update,
+    approximate_search,
+    stage_latencies,
+    stored,
+    timed_update,
+)
 from measure import Latency, peak_rss_mb, rss_mb
 
 from rag import store
@@ -28,6 +38,8 @@ class ScaleRun:
         build, unchanged, add_digest: `rag.build.update_index` from scratch, with nothing changed, and with one
             new digest of `digest_chunks` chunks; their "embed" part is the random stand-in's, not e5's.
         stored: Load time and bytes on disk (before the new digest was added).
+        approximate: HNSW over the same vectors against exact search. The vectors are random, which is the
+            hard case for a graph index (no clusters to follow), so its recall is a floor, not e5's.
         latency: Search stages over generated questions; "embed_query" is the stand-in's (the real one is
             measured on the shipped corpus), so "first_stage" excludes the real query embedding.
         rss_start_mb: Resident memory of the fresh process after its imports, before the corpus was generated.
@@ -44,6 +56,7 @@ class ScaleRun:
     add_digest: Update
     stored: Stored
     latency: dict[str, Latency]
+    approximate: list[Approximate]
     dense_scan_bytes: int
     rss_start_mb: float
     peak_rss_mb: float
@@ -65,6 +78,7 @@ def run_size(size: int, workdir: Path, queries: int, seed: int = 0, keep: bool =
     on_disk = stored(index_dir)
     retriever = Retriever(store.load(index_dir), embedder, SearchConfig())
     latency = stage_latencies(retriever, questions)
+    approximate = approximate_search(retriever.index, embedder.embed_queries(questions))
     del retriever
     unchanged = timed_update(index_dir, docs, embedder)
     added = timed_update(index_dir, [*docs, extra], embedder)
@@ -81,6 +95,7 @@ def run_size(size: int, workdir: Path, queries: int, seed: int = 0, keep: bool =
         add_digest=added,
         stored=on_disk,
         latency=latency,
+        approximate=approximate,
         dense_scan_bytes=build.chunks * E5_DIM * 4,
         rss_start_mb=rss_start,
         peak_rss_mb=peak_rss_mb(),

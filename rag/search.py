@@ -71,7 +71,8 @@ class Retriever:
         self.reranker = reranker
         self.rerank_config = rerank_config or RerankConfig()
 
-    def _fuse(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
+    def combine(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
+        """The first-stage ranking: the keyword and dense rankings fused as `search` configures."""
         c = self.config
         if c.mode == "dense":
             return dense
@@ -81,7 +82,8 @@ class Retriever:
             return fuse.rrf([dense, keyword], k=c.rrf_k, weights=[2 * c.dense_weight, 2 * (1 - c.dense_weight)])
         return fuse.weighted([dense, keyword], [c.dense_weight, 1 - c.dense_weight])
 
-    def _rerank(self, question: str, fused: fuse.Ranked) -> fuse.Ranked:
+    def rerank(self, question: str, fused: fuse.Ranked) -> fuse.Ranked:
+        """The final ranking: the reranker judges the top `rerank.candidates` and its score is mixed in."""
         c = self.rerank_config
         head, tail = fused[: c.candidates], fused[c.candidates :]
         judged = self.reranker.score(question, [self.index.chunks[row].embed_text for row, _ in head])
@@ -104,8 +106,8 @@ class Retriever:
         for i, question in enumerate(cleaned):
             dense = self.index.search(vectors[i], depth) if vectors is not None else []
             keyword = self.index.keyword.search(question, depth) if self.config.mode != "dense" else []
-            fused = self._fuse(keyword, dense)
-            reranked = self._rerank(question, fused) if rerank and self.reranker is not None and fused else []
+            fused = self.combine(keyword, dense)
+            reranked = self.rerank(question, fused) if rerank and self.reranker is not None and fused else []
             results.append(Stages(keyword, dense, fused, reranked))
         return results
 

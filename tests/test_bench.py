@@ -48,7 +48,7 @@ def test_quick_bench_writes_sane_figures(tmp_path: Path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert png.stat().st_size > 10_000
-    assert "Targets" in run.stdout and "synthetic 1,000" in run.stdout
+    assert "Targets" in run.stdout and "synthetic 1,000" in run.stdout and "HNSW" in run.stdout
     result = json.loads(out.read_text(encoding="utf-8"))
     assert {"machine", "limits", "shipped", "synthetic", "targets", "notes"} <= result.keys()
     assert result["limits"]["bandwidth_gbs"] > 0 and result["limits"]["matmul_gflops"] > 0
@@ -74,6 +74,8 @@ def test_quick_bench_writes_sane_figures(tmp_path: Path):
         assert r["build"]["seconds"] > 0 and r["stored"]["load_s"] > 0 and r["build_est_s"] > r["build"]["seconds"]
         assert r["latency"]["first_stage"]["p50_ms"] > 0 and r["peak_rss_mb"] > r["rss_start_mb"] > 0
         assert r["digest_chunks"] > 0 and r["add_digest"]["embedded"] == r["digest_chunks"]
+        recalls = [a["recall"] for a in r["approximate"]]
+        assert len(recalls) == 3 and all(0 < x <= 1 for x in recalls) and recalls[-1] >= recalls[0]
 
     if with_langchain:
         pipelines = result["baseline"]["pipelines"]
