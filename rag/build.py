@@ -53,7 +53,7 @@ def update_index(
     documents: list[Document],
     embedder: Embedder,
     chunking: ChunkConfig,
-    factory: str = "Flat",
+    factory: str = "auto",
     rebuild: bool = False,
     progress: Progress | None = None,
 ) -> BuildReport:
@@ -76,7 +76,9 @@ def update_index(
         added = [i for i in current if i not in old_docs]
         removed = [i for i in old_docs if i not in current]
         changed = [i for i in current if i in old_docs and old_docs[i]["sha256"] != current[i].sha256]
-        same_factory = old is not None and old.manifest.get("index_factory") == factory
+        same_factory = old is not None and old.manifest.get("index_factory") == store.choose_factory(
+            factory, len(old.chunks)
+        )
         if old is not None and same_chunking and same_factory and not (added or removed or changed):
             return BuildReport([], [], [], len(current), len(old.chunks), 0, written=False)
 
@@ -102,6 +104,7 @@ def update_index(
             if progress:
                 progress(min(start + batch, len(todo)), len(todo))
         vectors = np.stack([cache[c.embed_hash] for c in chunks]).astype(np.float32)
+        factory = store.choose_factory(factory, len(chunks))
 
         per_doc = Counter(c.doc_id for c in chunks)
         manifest = {

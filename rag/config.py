@@ -42,8 +42,9 @@ class EmbedConfig:
 @dataclass(frozen=True)
 class IndexConfig:
     dir: str = "index"
-    # Any faiss.index_factory string; vectors are normalized and compared by inner product.
-    factory: str = "Flat"
+    # Any faiss.index_factory string ("Flat": exact, "HNSW32": approximate), or "auto": exact up to 1M chunks,
+    # HNSW32 beyond (rag/store.py). Vectors are normalized and compared by inner product.
+    factory: str = "auto"
 
 
 @dataclass(frozen=True)

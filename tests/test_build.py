@@ -202,8 +202,21 @@ def test_bad_factory_string_is_a_clear_error(corpus, tmp_path, embedder):
 
 def test_hnsw_factory_works(corpus, tmp_path, embedder):
     build(corpus, tmp_path / "index", embedder, factory="HNSW16")
-    hits = Retriever(store.load(tmp_path / "index"), embedder).search("Qwen3-Embedding-8B MMTEB", 1)
+    index = store.load(tmp_path / "index")
+    assert index.faiss_index.hnsw.efSearch == store.EF_SEARCH  # saved with the index, not FAISS's default 16
+    hits = Retriever(index, embedder).search("Qwen3-Embedding-8B MMTEB", 1)
     assert "70.58" in hits[0].chunk.text
+
+
+def test_auto_factory_is_exact_up_to_the_limit_then_hnsw(corpus, tmp_path, embedder, monkeypatch):
+    assert store.choose_factory("auto", store.EXACT_LIMIT) == "Flat"
+    assert store.choose_factory("auto", store.EXACT_LIMIT + 1) == store.APPROXIMATE
+    assert store.choose_factory("IVF64,Flat", 10) == "IVF64,Flat"
+    build(corpus, tmp_path / "index", embedder)
+    assert store.load(tmp_path / "index").manifest["index_factory"] == "Flat"
+    monkeypatch.setattr(store, "EXACT_LIMIT", 2)  # the corpus has grown past it
+    assert build(corpus, tmp_path / "index", embedder).written
+    assert store.load(tmp_path / "index").manifest["index_factory"] == store.APPROXIMATE
 
 
 def test_a_changed_index_factory_rewrites_the_index(corpus, tmp_path, embedder):
