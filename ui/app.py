@@ -327,6 +327,25 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
     return app
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Caps glibc's malloc arenas for this process, as MALLOC_ARENA_MAX=2 would (unless that is set).
+
+    glibc gives threads that allocate at once arenas of their own (up to 8 per core) and seldom returns
+    their memory; Gradio answers on worker threads, so the server's memory crept up in steps for minutes.
+    Load test, 10 users for 480 s: +168 MB and still rising at the end with glibc's default, +99 MB and
+    flat for the last 3 minutes with 2 arenas, at the same latency. No effect where libc is not glibc.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX in glibc's malloc.h
+    except (OSError, AttributeError):
+        logger.debug("not glibc: malloc arenas left as they are")
+
+
 def auth_from_env() -> tuple[str, str] | None:
     """(user, password) from RAG_UI_USER and RAG_UI_PASSWORD, or None when they are not both set."""
     user, password = os.environ.get("RAG_UI_USER", ""), os.environ.get("RAG_UI_PASSWORD", "")
@@ -356,6 +375,7 @@ def serve(
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    limit_malloc_arenas()
     if mcp:
         try:
             import mcp as _  # noqa: F401
