@@ -96,8 +96,9 @@ def name_terms(text: str, terms: list[str]) -> list[str]:
 K1, B = 1.5, 0.75
 # The keyword index stores term counts, not scores, so an update appends the new chunks' rows and drops the
 # removed ones without touching the rest (only new text is tokenized: jieba costs about 1 ms a chunk, 114 s
-# for 100k chunks). Bump the version whenever `tokenize` or the files change: an index saved by another
-# version is refused at load, and `rag index --rebuild` rebuilds it.
+# for 100k chunks). Terms only removed chunks had stay in the vocabulary, with no postings, until a rebuild.
+# Bump the version whenever `tokenize` or the files change: an index saved by another version is refused at
+# load, and `rag index --rebuild` rebuilds it.
 VERSION = "rag-bm25 2"
 _FILES = ("vocab.txt", "indptr.npy", "rows.npy", "counts.npy", "lengths.npy")
 
