@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -52,6 +52,17 @@ def choose_factory(factory: str, chunks: int) -> str:
 KEYWORD_DIR = "bm25"
 
 
+class DenseIndex(Protocol):
+    """What search needs from a vector index: a FAISS index here. A collection in a vector database (Qdrant,
+    Milvus) wrapped in a class with these two members would serve the same callers."""
+
+    ntotal: int
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k nearest vectors for each query row, best first; row -1 pads a short result."""
+        ...
+
+
 @dataclass(frozen=True)
 class Index:
     """A loaded index. `vectors[i]` and FAISS row i belong to `chunks[i]`."""
@@ -60,7 +71,7 @@ class Index:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: np.ndarray
-    faiss_index: Any
+    faiss_index: DenseIndex
     keyword: KeywordIndex
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
