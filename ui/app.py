@@ -332,8 +332,8 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
 
     glibc gives threads that allocate at once arenas of their own (up to 8 per core) and seldom returns
     their memory; Gradio answers on worker threads, so the server's memory crept up in steps for minutes.
-    Load test, 10 users for 480 s: +168 MB and still rising at the end with glibc's default, +99 MB and
-    flat for the last 3 minutes with 2 arenas, at the same latency. No effect where libc is not glibc.
+    Load test, 10 users for 480 s: +168 MB and still rising at the end with glibc's default; +99 to +109 MB
+    and flat for the last 2-3 minutes with 2 arenas, at the same latency. No effect where libc is not glibc.
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return
