@@ -29,12 +29,13 @@ FORMAT_VERSION = 2  # 2: the keyword index stores term counts (rag.keyword.VERSI
 # replaced in one rename, so a crash at any point leaves the previous index loadable (as LevelDB does).
 POINTER = "CURRENT"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy")
+KEYWORD_DIR = "bm25"
 # Only an approximate index is saved as a FAISS file: the exact one ("Flat") would be a second copy of
 # vectors.npy, so it is rebuilt from the vectors at load (a copy in memory, about 0.1 s per 100k chunks).
 FAISS_FILE = "faiss.index"
 EXACT = "Flat"
 # index.factory "auto": exact search up to EXACT_LIMIT chunks, an HNSW graph beyond. On 2 cores an exact scan
-# reads N x 384 x 4 bytes per question at ~20 GB/s: 8 ms at 100k chunks, ~80 ms at 1M (make bench).
+# reads N x 384 x 4 bytes per question: 5.5-8 ms at 100k chunks (make bench), so some 55-80 ms at 1M.
 EXACT_LIMIT = 1_000_000
 APPROXIMATE = "HNSW32"
 # Candidates an HNSW search keeps (FAISS's default is 16); saved with the index. Recall against exact
@@ -47,9 +48,6 @@ def choose_factory(factory: str, chunks: int) -> str:
     if factory != "auto":
         return factory
     return EXACT if chunks <= EXACT_LIMIT else APPROXIMATE
-
-
-KEYWORD_DIR = "bm25"
 
 
 class DenseIndex(Protocol):
