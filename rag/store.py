@@ -189,9 +189,8 @@ def save(
             for chunk in chunks:
                 f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors)
-        faiss_index = build_faiss(vectors, factory)  # also for "Flat": a bad factory string fails here
-        if factory != EXACT:
-            faiss.write_index(faiss_index, str(gen / FAISS_FILE))
+        if factory != EXACT:  # the exact index is built at load, from vectors.npy
+            faiss.write_index(build_faiss(vectors, factory), str(gen / FAISS_FILE))
         old_rows = {c.embed_hash: row for row, c in enumerate(previous.chunks)} if previous is not None else {}
         reuse = [old_rows.get(c.embed_hash) for c in chunks]
         keyword = KeywordIndex.build([c.embed_text for c in chunks], previous.keyword if previous else None, reuse)
