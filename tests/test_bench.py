@@ -38,6 +38,22 @@ def test_synthetic_corpus_is_seeded_digest_like_and_near_the_asked_size(syntheti
     assert new.doc_id not in {d.doc_id for d in docs}
 
 
+def test_call_timer_parts_are_disjoint(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import types
+
+    from measure import CallTimer
+
+    lib = types.SimpleNamespace()
+    lib.inner = lambda: None
+    lib.outer = lambda: lib.inner()
+    timer = CallTimer()
+    with timer.wrap({"outer": (lib, "outer"), "inner": (lib, "inner")}):
+        lib.outer()  # the inner call is part of the outer one, not counted twice
+        lib.inner()
+    assert dict(timer.calls) == {"outer": 1, "inner": 1}
+
+
 @pytest.mark.slow
 def test_quick_bench_writes_sane_figures(tmp_path: Path):
     with_langchain = importlib.util.find_spec("langchain_community") is not None
