@@ -15,7 +15,7 @@ from measure import Latency, Limits
 from rag import pipeline, store
 from rag.config import Config
 from rag.embed import Embedder
-from rag.evaluate import Question, relevant_counts, score
+from rag.evaluate import Question, relevant_counts, score_rankings
 from rag.load import load_corpus, parse
 from rag.search import Retriever
 from rag.types import Document
@@ -68,8 +68,7 @@ def accuracy(retriever: Retriever, gold: Sequence[Question], rerank: bool) -> di
         rankings = [getattr(r, stage) for r in results]
         if not any(rankings):
             continue
-        texts = [[retriever.index.chunks[row].text for row, _ in ranking[:10]] for ranking in rankings]
-        report[stage] = score(gold, texts, relevant)[0]["all"]
+        report[stage] = score_rankings(gold, rankings, retriever.index.chunks, relevant)[0]["all"]
     return report
 
 

@@ -280,7 +280,7 @@ def evaluate(
 ) -> None:
     """Measure retrieval accuracy (and with --answers, answer quality) on a gold question file."""
     from rag import pipeline
-    from rag.evaluate import percentiles, read_questions, relevant_counts, score
+    from rag.evaluate import percentiles, read_questions, relevant_counts, score_rankings
 
     try:
         cutoffs = tuple(sorted({int(x) for x in ks.split(",") if x.strip()}))
@@ -307,8 +307,7 @@ def evaluate(
         rankings = [getattr(r, name) if name != "final" else r.final() for r in results]
         if not any(rankings):
             continue
-        texts = [[retriever.index.chunks[row].text for row, _ in ranking[:10]] for ranking in rankings]
-        report[name], misses[name] = score(gold, texts, relevant, cutoffs)
+        report[name], misses[name] = score_rankings(gold, rankings, retriever.index.chunks, relevant, cutoffs)
     if answers:
         report_answers = _evaluate_answers(gold, pipeline.open_assistant(config(), retriever=retriever), verbose)
     if plot:

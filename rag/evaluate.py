@@ -155,6 +155,18 @@ def score(
     return {name: s.as_dict() for name, s in groups.items()}, ranks
 
 
+def score_rankings(
+    questions: Sequence[Question],
+    rankings: Sequence[Sequence[tuple[int, float]]],
+    chunks: Sequence[Chunk],
+    relevant: dict[str, int],
+    ks=DEFAULT_KS,
+) -> tuple[dict[str, dict[str, float]], list[tuple[Question, int | None]]]:
+    """`score` for rankings of (row, score) over `chunks`, as the retriever returns them: their top 10."""
+    texts = [[chunks[row].text for row, _ in ranking[:10]] for ranking in rankings]
+    return score(questions, texts, relevant, ks)
+
+
 def percentiles(values: Sequence[float]) -> dict[str, float]:
     """p50 and p95 (nearest rank) of latencies, rounded to 0.1."""
     ordered = sorted(values)

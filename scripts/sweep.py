@@ -18,14 +18,13 @@ from pathlib import Path
 
 from rag import fuse, pipeline
 from rag.config import load_config
-from rag.evaluate import read_questions, relevant_counts, score, score_answers
+from rag.evaluate import read_questions, relevant_counts, score_answers, score_rankings
 
 HEADER = f"{'setting':<34}{'hit@1':>8}{'hit@5':>8}{'hit@10':>8}{'mrr@10':>8}"
 
 
 def report(name: str, gold, rankings, retriever, relevant) -> None:
-    texts = [[retriever.index.chunks[r].text for r, _ in ranking[:10]] for ranking in rankings]
-    m = score(gold, texts, relevant)[0]["all"]
+    m = score_rankings(gold, rankings, retriever.index.chunks, relevant)[0]["all"]
     print(f"{name:<34}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}{m['hit@10']:>8.3f}{m['mrr@10']:>8.3f}", flush=True)
 
 
