@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 import tracemalloc
@@ -20,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from load_test import status_mb  # noqa: E402  (scripts/ is on sys.path when this script runs)
+
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS"))
+    return status_mb(os.getpid(), "VmRSS")
 
 
 def main() -> int:
@@ -35,10 +35,10 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from rag.config import load_config
+    from rag.evaluate import read_questions
     from rag.pipeline import open_assistant
 
-    with open(args.questions, encoding="utf-8") as f:
-        questions = [json.loads(line)["question"] for line in f if line.strip()]
+    questions = [q.question for q in read_questions(args.questions)]
     assistant = open_assistant(load_config(args.config))
     assistant.ask(questions[0])  # models load and warm up
     gc.collect()

@@ -76,7 +76,7 @@ class Replay:
         yield self.replies[key]
 
 
-def sweep_answers(config, gold, retriever, relevant) -> None:
+def sweep_answers(config, gold, retriever) -> None:
     assistant = pipeline.open_assistant(config, retriever=retriever)
     assistant.generator = Replay(assistant.generator)
     print(f"{'similarity':>10}{'min_supported':>14}{'answer':>8}{'evidence':>9}{'declined: unans.':>17}{'ans.':>6}")
@@ -102,10 +102,10 @@ def main() -> None:
     config = load_config()
     gold = read_questions(args.qa)
     retriever = pipeline.open_retriever(config, rerank=False)
-    relevant = relevant_counts(gold, retriever.index.chunks)
     if args.answers:
-        sweep_answers(config, gold, retriever, relevant)
+        sweep_answers(config, gold, retriever)
         return
+    relevant = relevant_counts(gold, retriever.index.chunks)
     print(HEADER)
     (sweep_rerank if args.rerank else sweep_fusion)(config, gold, retriever, relevant)
 
