@@ -62,6 +62,11 @@ _HISTORY_TURNS = 2
 _HISTORY_CHARS = 300
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+# An English-only OCR engine reads a Chinese page as runs of Latin junk ("B % 7: Qwen—3-Embedding #£ % MTEB").
+# The model copied such junk into its answers, so it reads junk lines with the junk cut out (see `legible`).
+_FIGURE = re.compile(r"[(\[]?[-+~]?\d[\d.,:/%x×-]*[)\]]?[.,;:%]?")
+_LOWER_PAIR = re.compile(r"[a-z]{2}")
+_WORD_CHARS = "-_.@/"
 
 
 def language(text: str) -> str:
@@ -69,9 +74,54 @@ def language(text: str) -> str:
     return "zh" if len(_CJK.findall(text)) > len(_LATIN_WORD.findall(text)) else "en"
 
 
+def _readable(token: str) -> bool | None:
+    """True for a figure, Chinese or a word with two lower-case letters in a row; None for punctuation."""
+    if not any(c.isalnum() for c in token):
+        return None
+    if _CJK.search(token) or _FIGURE.fullmatch(token):
+        return True
+    core = token.strip(".,;:()[]\"'“”")
+    odd = sum(not (c.isalnum() or c in _WORD_CHARS) for c in core)
+    return bool(_LOWER_PAIR.search(core)) and odd <= 1
+
+
+def _is_junk(line: str) -> bool:
+    """True when fewer than half of the line's tokens (four at least, punctuation not counted) are readable.
+
+    Lines with Chinese characters and Markdown table rows ("| Model | MTEB | HLE |") are never junk.
+    """
+    judged = [k for k in map(_readable, line.split()) if k is not None]
+    if len(_CJK.findall(line)) >= 2 or line.lstrip().startswith("|") or len(judged) < 4:
+        return False
+    return sum(judged) < len(judged) / 2
+
+
+def legible(text: str) -> str:
+    """Returns OCR junk text with each junk line cut down to its readable words and figures, junk runs as "…".
+
+    Readable: figures, Chinese, words with two lower-case letters in a row ("Karpathy", "minbpe",
+    "Qwen3-Embedding"). Lone digits in a junk line are junk too (misread characters), and a line left with
+    nothing readable is dropped. Clean text is returned as it is.
+    """
+    out = []
+    for line in text.split("\n"):
+        if not _is_junk(line):
+            out.append(line)
+            continue
+        kept: list[str] = []
+        for token in line.split():
+            if _readable(token) and not (_FIGURE.fullmatch(token) and sum(c.isdigit() for c in token) < 2):
+                kept.append(token)
+            elif kept[-1:] != ["…"]:
+                kept.append("…")
+        if any(t != "…" for t in kept):
+            out.append(" ".join(kept))
+    return "\n".join(out)
+
+
 @dataclass(frozen=True)
 class Passage:
-    """Passage [n] as the model reads it: an excerpt `chunk.text[start:end]` of a hit."""
+    """Passage [n]: an excerpt `chunk.text[start:end]` of a hit, which the model reads as `shown`."""
 
     n: int
     hit: Hit
@@ -82,24 +132,34 @@ class Passage:
     def text(self) -> str:
         return self.hit.chunk.text[self.start : self.end]
 
+    @property
+    def shown(self) -> str:
+        """The excerpt as the model reads it: OCR junk lines cut down to their readable words."""
+        return legible(self.text)
+
 
 def excerpt(text: str, question: str, budget: int, count_tokens: Callable[[str], int]) -> tuple[int, int]:
-    """Picks the run of whole sentences of `text` that shares the most terms with the question and fits in
-    `budget` tokens; the start of the text if no sentence shares any. A lone sentence over budget is cut."""
+    """Picks the run of whole sentences of `text` that holds the most of the question's terms and fits in
+    `budget` tokens; the start of the text if no sentence shares any. A lone sentence over budget is cut.
+
+    A term counts once however often the run repeats it: a run of table headers naming "Qwen3" five times
+    should not win over the table row the question asks about.
+    """
     terms = set(tokenize(question))
     spans = cite.sentences(text)
     if not spans:
         return 0, 0
     sizes = [count_tokens(text[s:e]) for s, e in spans]
-    gains = [len(terms & set(tokenize(text[s:e]))) for s, e in spans]
+    shared = [terms & set(tokenize(text[s:e])) for s, e in spans]
     best = (-1, 0, 0)  # (gain, first, last) -- ties keep the earlier run
     for first in range(len(spans)):
-        used = gain = 0
+        used, covered = 0, set()
         for last in range(first, len(spans)):
             used += sizes[last]
             if used > budget and last > first:
                 break
-            gain += gains[last]
+            covered |= shared[last]
+            gain = len(covered)
             if gain > best[0]:
                 best = (gain, first, last)
             if used > budget:
@@ -120,7 +180,7 @@ def _header(passage: Passage) -> str:
 
 def build_messages(question: str, lang: str, passages: list[Passage]) -> list[Message]:
     """The chat prompt: sources numbered [1]..[n] under their paper title and date, then the question."""
-    shown = "\n\n".join(f"{_header(p)}\n{p.text.strip()}" for p in passages)
+    shown = "\n\n".join(f"{_header(p)}\n{p.shown.strip()}" for p in passages)
     user = f"{shown}\n\n---\nQuestion: {question}\n{_ASK[lang]}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -162,8 +222,8 @@ def quote(question: str, lang: str, passages: list[Passage]) -> str:
     """
     terms = set(tokenize(question))
     best = max(
-        ((len(terms & set(tokenize(p.text[s:e]))), -p.n, p.n, p.text[s:e].strip())
-         for p in passages for s, e in cite.sentences(p.text) if not p.text[s:e].lstrip().startswith("#")),
+        ((len(terms & set(tokenize(p.shown[s:e]))), -p.n, p.n, p.shown[s:e].strip())
+         for p in passages for s, e in cite.sentences(p.shown) if not p.shown[s:e].lstrip().startswith("#")),
         default=None,
     )  # fmt: skip
     if best is None:
@@ -249,8 +309,12 @@ class Assistant:
         if not top or (covered < c.min_coverage and similarity < c.min_similarity):
             yield self._decline(question, query, lang, top)
             return
+
+        def count_tokens(text: str) -> int:  # the model reads junk OCR lines cut down: only the rest counts
+            return self.generator.count_tokens(legible(text))
+
         passages = [
-            Passage(n, hit, *excerpt(hit.chunk.text, query, self.config.passage_tokens, self.generator.count_tokens))
+            Passage(n, hit, *excerpt(hit.chunk.text, query, self.config.passage_tokens, count_tokens))
             for n, hit in enumerate(top, 1)
         ]
         raw = ""
@@ -278,21 +342,22 @@ class Assistant:
             logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
             raw = f"{raw.strip()}\n{quote(query, lang, passages)}"
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
-        shown = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
+        given = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
         embedder, c = self.retriever.embedder, self.answer_config
-        vectors = embedder.embed_passages(shown)  # once per answer; each sentence is compared with them
+        # Once per answer, each sentence is compared with them; embedded as the model read them.
+        vectors = embedder.embed_passages([f"{h}\n{p.shown}" for h, p in zip(headers, passages, strict=True)])
 
         def similarity(sentence: str, _passages: list[str]) -> list[float]:
             return [float(x) for x in vectors @ embedder.embed_queries([sentence])[0]]
 
-        checked = cite.check(raw, shown, c.support, similarity, c.similarity, question=query)
+        checked = cite.check(raw, given, c.support, similarity, c.similarity, question=query)
         supported = checked.sentences - len(checked.unsupported)
         if supported == 0 or supported < c.min_supported * checked.sentences:
             logger.info("%d of %d sentences supported by the passages: %r", supported, checked.sentences, raw[:200])
             return self._decline(question, query, lang, hits)
         citations = []
         for n, start, end in checked.cited:
-            p, skip = passages[n - 1], len(shown[n - 1]) - len(passages[n - 1].text)
+            p, skip = passages[n - 1], len(given[n - 1]) - len(passages[n - 1].text)
             # A span inside the header points at the title: highlight the whole excerpt instead.
             start, end = (start - skip, end - skip) if start >= skip else (0, len(p.text))
             citations.append(Citation(n, p.hit.chunk, p.start + start, p.start + end))

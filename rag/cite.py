@@ -15,6 +15,9 @@ _MARKER = re.compile(r"\s*[\[【]\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]�
 # markers written just after the full stop still belong to the sentence before.
 _SENTENCE_END = re.compile(r"(?:[。！？]|[.!?](?=\s|$|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A name: a Latin-script word with a capital or a figure after its first letter ("MIT", "HPSv3", "LatentChem",
+# "M1"); "Mac" or "Index" are words. Chinese characters around it do not hide it ("使用HPSv3打分").
+_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]*[A-Z0-9][A-Za-z0-9]*(?![A-Za-z0-9])")
 _END_PUNCT = "。！？.!?；;：:，,"
 
 Similarity = Callable[[str, list[str]], list[float]]  # (sentence, passages) -> one score per passage
@@ -66,16 +69,28 @@ def numbers_match(sentence: str, passage: str) -> bool:
     return _numbers(strip_markers(sentence)) <= _numbers(passage)
 
 
+def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
+    """True when every name of the sentence occurs in the passage or is one of the `known` terms (the
+    question's): a small model asked what the digests do not say names a licence or a lab of its own."""
+    text = unicodedata.normalize("NFKC", passage).lower()
+    return all(name in known or name in text for name in map(str.lower, _NAME.findall(strip_markers(sentence))))
+
+
+def details_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
+    """True when the passage holds every number of the sentence, and every name of it the question does not."""
+    return numbers_match(sentence, passage) and names_match(sentence, passage, known)
+
+
 def support(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> float:
-    """Scores how well `passage` backs `sentence`: 0 if a number of the sentence is missing from it, else the
-    share of the sentence's terms found in it.
+    """Scores how well `passage` backs `sentence`: 0 if a number or a new name of the sentence is missing
+    from it (see `details_match`), else the share of the sentence's terms found in it.
 
     Args:
         known: Terms to leave out when the sentence has others (the question's: an answer restating the
             question shares its words with every passage on the topic, whatever it adds).
     """
     sentence = strip_markers(sentence)
-    if not numbers_match(sentence, passage):
+    if not details_match(sentence, passage, known):
         return 0.0
     terms = set(tokenize(sentence))
     terms = (terms - known) or terms
@@ -121,12 +136,13 @@ def check(
 ) -> Checked:
     """Checks every claim sentence of `answer` against the passages it may cite, numbered from 1.
 
-    A passage supports a sentence when it holds every number of the sentence and either a `threshold`
-    share of its terms or, through `similarity` (e.g. the embedder's cosine, which works across languages),
-    at least `min_similarity`. A marker stays when its passage supports the sentence. An out-of-range or
-    unsupported marker is re-pointed to the passage that supports the sentence best, or dropped when none
-    does; a sentence with no marker gets one the same way. Sentences no passage supports are reported.
-    The terms a sentence shares with `question` do not count as support when it has others.
+    A passage supports a sentence when it holds every number of the sentence and every name the question
+    does not hold, and either a `threshold` share of its terms or, through `similarity` (e.g. the
+    embedder's cosine, which works across languages), at least `min_similarity`. A marker stays when its
+    passage supports the sentence. An out-of-range or unsupported marker is re-pointed to the passage that
+    supports the sentence best, or dropped when none does; a sentence with no marker gets one the same way.
+    Sentences no passage supports are reported. The terms a sentence shares with `question` do not count as
+    support when it has others.
     """
     known = frozenset(tokenize(question))
     out: list[str] = []
@@ -146,7 +162,7 @@ def check(
         lexical = [support(sentence, p, known) for p in passages]
         semantic = similarity(strip_markers(sentence), list(passages)) if similarity else [0.0] * len(passages)
         ok = [
-            lex >= threshold or (sim >= min_similarity and numbers_match(sentence, p))
+            lex >= threshold or (sim >= min_similarity and details_match(sentence, p, known))
             for lex, sim, p in zip(lexical, semantic, passages, strict=True)
         ]
         keep = sorted({n for n in given if 1 <= n <= len(passages) and ok[n - 1]})

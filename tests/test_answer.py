@@ -6,7 +6,7 @@ import pytest
 from conftest import ScriptedGenerator
 
 from rag import store
-from rag.answer import DECLINE, QUOTE, Assistant, build_messages, excerpt, language
+from rag.answer import DECLINE, QUOTE, Assistant, build_messages, excerpt, language, legible
 from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.generate import neutralize
@@ -150,3 +150,32 @@ def test_excerpt_keeps_the_sentences_about_the_question():
 )
 def test_language_of_the_question(question, lang):
     assert language(question) == lang
+
+
+def test_ocr_junk_lines_are_cut_down_to_their_readable_words_and_clean_text_is_untouched():
+    # An English-only OCR engine's reading of a Chinese weekly report (lines from the shipped corpus).
+    junk = "B % 7: Qwen—3-Embedding #£ % MTEB %M %44\n42 Karpathy 77 /& minbpe i B FiRE 169, SR ARK KR EMEM, T"
+    table = "MTEB (en v2) 75.22 74.60 70.70 73.30"
+    assert legible(f"{junk}\n{table}") == f"… Qwen—3-Embedding …\n42 Karpathy 77 … minbpe … 169, …\n{table}"
+    assert legible("TR JE 9] B A F AR T 40%.\nBEH FFAHTEL RAA LR") == "… 40%."  # a line of pure junk is dropped
+    clean = "在 HLE 和 GAIA 等核心推理基准上领先。\n| Method | GSM8K | MATH | HLE |\nDualCache caches the suffix."
+    assert legible(clean) == clean
+
+
+def test_the_model_reads_ocr_passages_without_the_junk_and_citations_point_into_the_raw_text(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "weekly-ocr.txt").write_text(
+        "Weekly report\n\nBEH FFAHTEL RAA LR #£ % KR EMEM\n42 Karpathy 77 /& minbpe i B FiRE 169, SR ARK KR EMEM\n"
+    )
+    prompts = []
+
+    def reply(messages):
+        prompts.append(messages[-1]["content"])
+        return "Karpathy's BPE project is minbpe [1]."
+
+    bot = assistant(corpus, tmp_path, embedder, reply)
+    answer = bot.ask("Which BPE project of Karpathy does the weekly mention?")
+    assert "Karpathy 77 … minbpe" in prompts[0] and "FFAHTEL" not in prompts[0]
+    assert answer.answerable and "minbpe" in answer.citations[0].quote
+    assert answer.citations[0].quote in answer.citations[0].chunk.text

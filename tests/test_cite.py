@@ -46,11 +46,23 @@ def test_a_number_missing_from_the_passage_is_not_supported():
 
 
 def test_restating_the_question_does_not_count_as_support():
-    # The made-up part ("MIT license") is what must be backed, not the question's words around it.
-    sentence = "Aster, an agent for autonomous scientific discovery, is released under the MIT license [2]."
+    # The made-up part ("a permissive license") is what must be backed, not the question's words around it.
+    sentence = "Aster, an agent for autonomous scientific discovery, is released under a permissive license [2]."
     assert check(sentence, PASSAGES, 0.5).unsupported == ()  # the question's words carry it
     question = "Under which license is Aster, the agent for autonomous scientific discovery, released?"
     assert check(sentence, PASSAGES, 0.5, question=question).unsupported == (cite.strip_markers(sentence).strip(),)
+
+
+def test_a_name_missing_from_the_passage_is_not_supported_even_when_the_embedder_finds_it_close():
+    sentence = "Aster is released under the MIT license [2]."
+    assert support(sentence, PASSAGES[1]) == 0.0
+    close = check(sentence, PASSAGES, 0.5, lambda s, p: [0.99] * len(p), 0.8)  # across languages, say
+    assert close.unsupported == ("Aster is released under the MIT license.",)
+    # Names the question holds may be spelled otherwise in the passage; names inside Chinese text count.
+    assert support("Aster 的 MIT 许可", PASSAGES[1], frozenset({"mit"})) > 0
+    assert support("它用HPSv3打分。", "用 HPSv3 给画面打分") > 0
+    assert support("它用ImageReward打分。", "用 HPSv3 给画面打分") == 0
+    assert support("The Index on a Mac is higher.", "The index on a mac is higher.") == 1.0  # words, not names
 
 
 def test_a_sentence_without_marker_gets_one():
