@@ -37,6 +37,18 @@ _ASK = {
     "en": "Answer briefly in English (one or two sentences), copy names and numbers exactly, "
     "and cite the source number, like [1].",
 }
+# A question asking for every match ("哪些论文做视频生成？", "Which papers ...?") gets one passage per paper, more
+# of them and shorter, and is asked for a list; the titles it lists are the answer, so no quote is added.
+_LIST = re.compile(
+    r"哪些|哪几|列出|列举|\blist\b|"
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers|models|methods|works|studies|benchmarks|datasets|agents|systems)\b",
+    re.IGNORECASE,
+)
+_ASK_LIST = {
+    "zh": "列出所有符合问题的论文或条目，每行一个，以“- ”开头，写出它的名称和来源编号，如 [1]。不符合的不要列。",
+    "en": 'List every paper or item that fits the question, one per line starting with "- ": its name and its '
+    "source number, like [1]. Leave out the ones that do not fit.",
+}
 # When the model's reply says nothing the question and the titles did not (a 0.5B model often repeats a
 # passage's title line), the answer also quotes the passage sentence sharing the most terms with the question.
 QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
@@ -178,10 +190,30 @@ def _header(passage: Passage) -> str:
     return f"[{passage.n}] {title}{date}"
 
 
-def build_messages(question: str, lang: str, passages: list[Passage]) -> list[Message]:
+def asks_for_list(question: str) -> bool:
+    """True for a question after every match ("哪些论文...", "Which papers ..."), not the one best."""
+    return bool(_LIST.search(question))
+
+
+def one_per_paper(hits: list[Hit], n: int) -> list[Hit]:
+    """The first `n` hits from different papers; chunks of text without papers count apart, and a digest's
+    preamble (its chunks before the first paper carry the document's title as their section) is no paper."""
+    with_papers = {hit.chunk.doc_id for hit in hits if hit.chunk.section != hit.chunk.title}
+    seen, out = set(), []
+    for hit in hits:
+        chunk = hit.chunk
+        paper = chunk.section != chunk.title
+        key = (chunk.doc_id, chunk.section) if paper else chunk.chunk_id
+        if key not in seen and (paper or chunk.doc_id not in with_papers):
+            seen.add(key)
+            out.append(hit)
+    return out[:n]
+
+
+def build_messages(question: str, lang: str, passages: list[Passage], listing: bool = False) -> list[Message]:
     """The chat prompt: sources numbered [1]..[n] under their paper title and date, then the question."""
     shown = "\n\n".join(f"{_header(p)}\n{p.shown.strip()}" for p in passages)
-    user = f"{shown}\n\n---\nQuestion: {question}\n{_ASK[lang]}"
+    user = f"{shown}\n\n---\nQuestion: {question}\n{(_ASK_LIST if listing else _ASK)[lang]}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -261,7 +293,8 @@ class Assistant:
     def retrieve(self, question: str) -> tuple[list[Hit], float, float]:
         """Returns the final hits, the best dense similarity and the best passage's question-term coverage."""
         stages = self.retriever.stages([question], rerank=self.rerank)[0]
-        hits = self.retriever.hits(stages.final(), max(self.config.passages, self.retriever.config.k))
+        wanted = max(self.config.passages, self.config.list_passages, self.retriever.config.k)
+        hits = self.retriever.hits(stages.final(), wanted)
         similarity = stages.dense[0][1] if stages.dense else 0.0
         return hits, similarity, coverage(question, hits[: self.config.passages])
 
@@ -303,7 +336,10 @@ class Assistant:
         lang = language(question)
         query = clean_question(self.standalone(question, history or []))
         hits, similarity, covered = self.retrieve(query)
-        top = hits[: self.config.passages]
+        listing = asks_for_list(query)
+        top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
+        # A list reads more passages in the same room: the prompt's length sets the time to the first token.
+        budget = self.config.passage_tokens * self.config.passages // max(len(top), 1)
         logger.info("best dense similarity %.3f, term coverage %.2f", similarity, covered)
         c = self.answer_config
         if not top or (covered < c.min_coverage and similarity < c.min_similarity):
@@ -314,14 +350,13 @@ class Assistant:
             return self.generator.count_tokens(legible(text))
 
         passages = [
-            Passage(n, hit, *excerpt(hit.chunk.text, query, self.config.passage_tokens, count_tokens))
-            for n, hit in enumerate(top, 1)
+            Passage(n, hit, *excerpt(hit.chunk.text, query, budget, count_tokens)) for n, hit in enumerate(top, 1)
         ]
         raw = ""
-        for piece in self.generator.stream(build_messages(query, lang, passages), self.config.max_tokens):
+        for piece in self.generator.stream(build_messages(query, lang, passages, listing), self.config.max_tokens):
             raw += piece
             yield piece
-        yield self._finish(question, query, lang, raw, passages)
+        yield self._finish(question, query, lang, raw, passages, listing)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole checked answer at once."""
@@ -332,13 +367,16 @@ class Assistant:
     def _decline(self, question: str, query: str, lang: str, hits: list[Hit]) -> Answer:
         return Answer(question, DECLINE[lang], False, passages=tuple(hits), lang=lang, query=query)
 
-    def _finish(self, question: str, query: str, lang: str, raw: str, passages: list[Passage]) -> Answer:
+    def _finish(
+        self, question: str, query: str, lang: str, raw: str, passages: list[Passage], listing: bool = False
+    ) -> Answer:
         hits = [p.hit for p in passages]
         if not raw.strip() or _REFUSAL.search(raw):
             logger.info("the model declined: %r", raw[:200])
             return self._decline(question, query, lang, hits)
         headers = [_header(p) for p in passages]
-        if says_nothing(raw, query, headers):  # a title may be the answer ("which paper ..."): kept, then the quote
+        # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
+        if not listing and says_nothing(raw, query, headers):
             logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
             raw = f"{raw.strip()}\n{quote(query, lang, passages)}"
         # The model read each passage under its header (paper title, date): a title it repeats is supported.

@@ -362,6 +362,11 @@ def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
     figures["answer_ms"] = percentiles(total_ms)
     if verbose:
         for q, row, answer in zip(gold, rows, results, strict=True):
+            if q.items:
+                if row["named"] < row["items"] or row["extra"]:
+                    typer.echo(f"  {q.id} named {row['named']} of {row['items']}, {row['extra']} other: {q.question}")
+                    typer.echo(f"      -> {answer.text}  (gold: {' / '.join(s[0] for s in q.items)})")
+                continue
             wrong = row["declined"] if q.answerable else not row["declined"]
             if wrong or (q.answerable and not row["answer_hit"]):
                 typer.echo(f"  {q.id} {'declined' if row['declined'] else 'answered'}: {q.question}")
@@ -380,6 +385,11 @@ def _print_answer_figures(f: dict) -> None:
         f"first token p50 {f['first_token_ms']['p50']:.0f} ms, p95 {f['first_token_ms']['p95']:.0f} ms; "
         f"whole answer p50 {f['answer_ms']['p50']:.0f} ms, p95 {f['answer_ms']['p95']:.0f} ms"
     )
+    if f.get("lists"):
+        typer.echo(
+            f"list questions: items named {f['list_items_named']:.3f} (of {f['lists']} questions), "
+            f"cited papers not on the gold list {f['list_extra_cited']:.1f} a question"
+        )
 
 
 def run() -> None:

@@ -100,6 +100,9 @@ class GenerateConfig:
     # budget: on 2 CPU cores the prompt's length sets the time to first token (about 8 ms a token).
     passages: int = 3
     passage_tokens: int = 110
+    # A question asking for every match ("哪些论文...", "Which papers ...") reads this many passages, one per
+    # paper, sharing the same passages * passage_tokens budget.
+    list_passages: int = 6
     max_tokens: int = 160
     # 0 is greedy decoding: the same question gets the same answer.
     temperature: float = 0.0

@@ -27,6 +27,9 @@ class Question:
     answerable: bool = True
     lang: str = ""
     kind: str = ""
+    # A list question ("Which papers ...?") names several items, each with its spellings; the answer should
+    # name every item, and its citations should be to papers that are items.
+    items: tuple[tuple[str, ...], ...] = ()
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -68,6 +71,7 @@ def read_questions(path: Path) -> list[Question]:
             answerable=bool(r.get("answerable", True)),
             lang=str(r.get("lang", "")),
             kind=str(r.get("kind", "")),
+            items=tuple(tuple(spellings) for spellings in r.get("items") or ()),
         )
         for r in read_jsonl(path)
     ]
@@ -199,14 +203,34 @@ def plot_stages(report: dict[str, dict[str, dict[str, float]]], path: Path, titl
     plt.close(fig)
 
 
+def names(item: str, text: str) -> bool:
+    """True when `item` occurs in `text` (both normalized) as a whole word: "ECO" is not in "reconstruction"."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(normalize_text(item))}(?![a-z0-9])", normalize_text(text)) is not None
+
+
+def score_list(q: Question, a: Answer) -> dict:
+    """A list question's row: items the answer names, and cited papers that are none of the items."""
+    named = sum(a.answerable and any(names(s, a.text) for s in spellings) for spellings in q.items)
+    papers = {c.chunk.section or c.chunk.title for c in a.citations}
+    extra = sum(not any(names(s, p) for spellings in q.items for s in spellings) for p in papers)
+    return {"id": q.id, "items": len(q.items), "named": named, "extra": extra, "declined": not a.answerable}
+
+
 def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> tuple[dict[str, float], list[dict]]:
     """Answer figures: gold answer string present, evidence cited, declining right and wrong, supported sentences.
 
+    List questions (with `items`) are scored apart: the share of their items named, and how many papers their
+    answers cite that are not items.
+
     Returns:
-        The figures (shares in 0..1, with the counts they are over) and one row per question for listing misses.
+        The figures (shares in 0..1, with the counts they are over) and one row per question, in order, for
+        listing misses (a list question's row is `score_list`'s).
     """
     rows = []
     for q, a in zip(questions, answers, strict=True):
+        if q.items:
+            rows.append(score_list(q, a))
+            continue
         text = normalize_text(a.text)
         rows.append(
             {
@@ -221,13 +245,16 @@ def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> t
                 "supported": a.sentences - len(a.unsupported),
             }
         )
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
+    lists = [r for r in rows if "items" in r]
+    plain = [r for r in rows if "items" not in r]
+    answerable = [r for r in plain if r["answerable"]]
+    unanswerable = [r for r in plain if not r["answerable"]]
 
     def share(part: list[dict], key: str) -> float:
         return sum(bool(r[key]) for r in part) / len(part) if part else 0.0
 
-    sentences = sum(r["sentences"] for r in rows if not r["declined"])
+    said = [r for r in plain if not r["declined"]]
+    sentences = sum(r["sentences"] for r in said)
     figures = {
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -235,6 +262,10 @@ def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> t
         "evidence_cited": share(answerable, "evidence_cited"),
         "declined_unanswerable": share(unanswerable, "declined"),
         "declined_answerable": share(answerable, "declined"),
-        "supported_sentences": sum(r["supported"] for r in rows if not r["declined"]) / sentences if sentences else 0.0,
+        "supported_sentences": sum(r["supported"] for r in said) / sentences if sentences else 0.0,
     }
+    if lists:
+        figures["lists"] = len(lists)
+        figures["list_items_named"] = sum(r["named"] for r in lists) / sum(r["items"] for r in lists)
+        figures["list_extra_cited"] = sum(r["extra"] for r in lists) / len(lists)
     return figures, rows

@@ -6,7 +6,7 @@ import pytest
 from conftest import ScriptedGenerator
 
 from rag import store
-from rag.answer import DECLINE, QUOTE, Assistant, build_messages, excerpt, language, legible
+from rag.answer import DECLINE, QUOTE, Assistant, asks_for_list, build_messages, excerpt, language, legible
 from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.generate import neutralize
@@ -179,3 +179,30 @@ def test_the_model_reads_ocr_passages_without_the_junk_and_citations_point_into_
     assert "Karpathy 77 … minbpe" in prompts[0] and "FFAHTEL" not in prompts[0]
     assert answer.answerable and "minbpe" in answer.citations[0].quote
     assert answer.citations[0].quote in answer.citations[0].chunk.text
+
+
+@pytest.mark.parametrize(
+    ("question", "listing"),
+    [
+        ("这期日报里哪些论文做视频生成？", True),
+        ("Which papers in the daily report are about humanoid robots?", True),
+        ("List the models the weekly compares.", True),
+        ("哪篇论文提出了 VidGen？", False),
+        ("Which paper introduces VidGen?", False),
+        ("What are the two decoding modes called?", False),
+    ],
+)
+def test_list_questions_are_told_apart(question, listing):
+    assert asks_for_list(question) is listing
+
+
+def test_a_list_question_reads_one_passage_per_paper_and_its_titles_are_the_answer(corpus, tmp_path, embedder):
+    reply = "- VidGen: Long Video Generation [1]\n- MathRL: Reinforcement Learning for Math [2]"
+    bot = assistant(corpus, tmp_path, embedder, lambda m: reply)
+    answer = bot.ask("Which papers of the daily report are about video generation or math?")
+    prompt = bot.generator.prompts[0][-1]["content"]
+    assert 'one per line starting with "- "' in prompt
+    assert prompt.count("VidGen: Long Video Generation, 2026-01-05") == 1
+    assert "Daily Papers Report" not in prompt  # the digest's preamble is no paper
+    assert answer.answerable and answer.text == reply and QUOTE["en"] not in answer.text
+    assert [c.n for c in answer.citations] == [1, 2]

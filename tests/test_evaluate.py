@@ -3,7 +3,17 @@ import math
 import pytest
 
 from rag.errors import InputError
-from rag.evaluate import Question, first_hit_rank, ndcg, normalize_text, percentiles, read_jsonl, score
+from rag.evaluate import (
+    Question,
+    first_hit_rank,
+    ndcg,
+    normalize_text,
+    percentiles,
+    read_jsonl,
+    score,
+    score_answers,
+)
+from rag.types import Answer, Chunk, Citation
 
 
 def test_normalization_collapses_whitespace_and_drops_markdown():
@@ -61,3 +71,26 @@ def test_read_jsonl_names_the_bad_line(tmp_path):
         read_jsonl(path)
     path.write_text('{"question": "ok"}\n', encoding="utf-8")
     assert read_jsonl(path) == [{"question": "ok", "id": "1"}]
+
+
+def test_list_questions_count_items_named_as_whole_words_and_other_papers_cited():
+    def cite(n, section):
+        return Citation(n, Chunk(f"c{n}", "daily", 0, 4, "text", "Daily", section), 0, 4)
+
+    items = (("ECO",), ("LIFT", "Towards Bridging the Gap"))
+    lists = Question("l1", "Which papers are about humanoid control?", items=items)
+    plain = Question("q1", "What does VidGen make?", evidence=("text",), answers=("video",))
+    text = "- MotionCrafter: Dense 4D Reconstruction [1]\n- Towards Bridging the Gap [2]"  # "ECO" only inside a word
+    answers = [
+        Answer(
+            lists.question,
+            text,
+            True,
+            (cite(1, "MotionCrafter: Dense 4D Reconstruction"), cite(2, "Towards Bridging the Gap")),
+        ),
+        Answer(plain.question, "VidGen makes video [1].", True, (cite(1, "VidGen"),), sentences=1),
+    ]
+    figures, rows = score_answers([lists, plain], answers)
+    assert rows[0] == {"id": "l1", "items": 2, "named": 1, "extra": 1, "declined": False}
+    assert figures["lists"] == 1 and figures["list_items_named"] == 0.5 and figures["list_extra_cited"] == 1.0
+    assert figures["answerable"] == 1 and figures["answer_hit"] == 1.0  # the list question is scored apart

@@ -98,3 +98,14 @@ def test_spread(rows):
     assert min(by_source[s] for s in SOURCES) >= 12, by_source
     assert {r["kind"] for r in rows} == KINDS
     assert {r["lang"] for r in rows} == LANGS
+
+
+def test_list_questions_name_papers_of_the_corpus(sources):
+    lines = (REPO / "eval" / "lists.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    assert len(rows) >= 5 and {r["lang"] for r in rows} == LANGS
+    for r in rows:
+        assert set(r) == {"id", "question", "lang", "source", "items", "kind"} and r["kind"] == "list", r["id"]
+        assert len(r["items"]) >= 2, r["id"]
+        for spellings in r["items"]:  # every item is a paper of the source, under one of its spellings
+            assert any(normalize(s) in sources[r["source"]] for s in spellings), (r["id"], spellings)
