@@ -37,11 +37,12 @@ _ASK = {
     "en": "Answer briefly in English (one or two sentences), copy names and numbers exactly, "
     "and cite the source number, like [1].",
 }
-# A question asking for every match ("哪些论文做视频生成？", "Which papers ...?") gets one passage per paper, more
-# of them and shorter, and is asked for a list; the titles it lists are the answer, so no quote is added.
+# A question asking for every paper on a topic ("哪些论文做视频生成？", "Which papers ...?") gets one passage per
+# paper, more of them and shorter, and is asked for a list; the titles it lists are the answer, so no quote is
+# added. Lists of things inside one paper ("它在哪些基准上领先？") are ordinary questions: one paper answers them.
 _LIST = re.compile(
-    r"哪些|哪几|列出|列举|\blist\b|"
-    r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers|models|methods|works|studies|benchmarks|datasets|agents|systems)\b",
+    r"(?:哪些|哪几篇|列出|列举)[^？?，,。]{0,8}?(?:论文|文章|工作|研究)|"
+    r"\b(?:which|what|list(?:\s+(?:the|all))?)\s+(?:\w+\s+)?(?:papers|works|studies|articles)\b",
     re.IGNORECASE,
 )
 _ASK_LIST = {
@@ -191,7 +192,7 @@ def _header(passage: Passage) -> str:
 
 
 def asks_for_list(question: str) -> bool:
-    """True for a question after every match ("哪些论文...", "Which papers ..."), not the one best."""
+    """True for a question after every paper on a topic ("哪些论文...", "Which papers ..."), not the best one."""
     return bool(_LIST.search(question))
 
 

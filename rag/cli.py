@@ -321,6 +321,9 @@ def evaluate(
     columns = [f"hit@{k}" for k in cutoffs] + ["mrr@10", "ndcg@10"]
     for name, metrics in report.items():
         typer.secho(f"\n{name}", bold=True)
+        if not metrics:
+            typer.echo("no question has evidence strings (list questions): retrieval not scored")
+            continue
         typer.echo(f"{'group':<18}{'n':>4}" + "".join(f"{c:>9}" for c in columns))
         for group in sorted(metrics, key=lambda g: (g != "all", g)):
             row = metrics[group]
@@ -376,12 +379,15 @@ def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
 
 def _print_answer_figures(f: dict) -> None:
     typer.secho("\nanswers", bold=True)
+    if f["answerable"] + f["unanswerable"]:
+        typer.echo(
+            f"gold answer in the answer      {f['answer_hit']:.3f}  (of {f['answerable']} answerable)\n"
+            f"evidence among the citations   {f['evidence_cited']:.3f}\n"
+            f"unanswerable declined          {f['declined_unanswerable']:.3f}  (of {f['unanswerable']})\n"
+            f"answerable wrongly declined    {f['declined_answerable']:.3f}\n"
+            f"sentences with a citation      {f['supported_sentences']:.3f}"
+        )
     typer.echo(
-        f"gold answer in the answer      {f['answer_hit']:.3f}  (of {f['answerable']} answerable)\n"
-        f"evidence among the citations   {f['evidence_cited']:.3f}\n"
-        f"unanswerable declined          {f['declined_unanswerable']:.3f}  (of {f['unanswerable']})\n"
-        f"answerable wrongly declined    {f['declined_answerable']:.3f}\n"
-        f"sentences with a citation      {f['supported_sentences']:.3f}\n"
         f"first token p50 {f['first_token_ms']['p50']:.0f} ms, p95 {f['first_token_ms']['p95']:.0f} ms; "
         f"whole answer p50 {f['answer_ms']['p50']:.0f} ms, p95 {f['answer_ms']['p95']:.0f} ms"
     )

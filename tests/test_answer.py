@@ -186,8 +186,11 @@ def test_the_model_reads_ocr_passages_without_the_junk_and_citations_point_into_
     [
         ("这期日报里哪些论文做视频生成？", True),
         ("Which papers in the daily report are about humanoid robots?", True),
-        ("List the models the weekly compares.", True),
+        ("List the papers about robots.", True),
+        ("日报里有哪几篇论文用了强化学习？", True),
         ("哪篇论文提出了 VidGen？", False),
+        ("InternAgent-1.5 在哪些科学推理基准上展示了领先性能？", False),  # a list inside one paper
+        ("Which benchmarks does the survey mention?", False),
         ("Which paper introduces VidGen?", False),
         ("What are the two decoding modes called?", False),
     ],
