@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag import cite
@@ -151,35 +151,29 @@ class Passage:
         return legible(self.text)
 
 
-def excerpt(text: str, question: str, budget: int, count_tokens: Callable[[str], int]) -> tuple[int, int]:
-    """Picks the run of whole sentences of `text` that holds the most of the question's terms and fits in
-    `budget` tokens; the start of the text if no sentence shares any. A lone sentence over budget is cut.
+def excerpt(
+    text: str, relevance: Callable[[list[str]], Sequence[float]], budget: int, count_tokens: Callable[[str], int]
+) -> tuple[int, int]:
+    """Picks the sentence of `text` most relevant to the question, then grows the run by whichever neighbour is
+    more relevant while the run fits in `budget` tokens. A lone sentence over budget is cut.
 
-    A term counts once however often the run repeats it: a run of table headers naming "Qwen3" five times
-    should not win over the table row the question asks about.
+    Args:
+        relevance: Scores sentences for the question (the assistant uses the embedder's cosine, which also
+            works for an English question about a Chinese passage; term overlap found the answer less often).
     """
-    terms = set(tokenize(question))
     spans = cite.sentences(text)
     if not spans:
         return 0, 0
+    scores = relevance([text[s:e] for s, e in spans])
     sizes = [count_tokens(text[s:e]) for s, e in spans]
-    shared = [terms & set(tokenize(text[s:e])) for s, e in spans]
-    best = (-1, 0, 0)  # (gain, first, last) -- ties keep the earlier run
-    for first in range(len(spans)):
-        used, covered = 0, set()
-        for last in range(first, len(spans)):
-            used += sizes[last]
-            if used > budget and last > first:
-                break
-            covered |= shared[last]
-            gain = len(covered)
-            if gain > best[0]:
-                best = (gain, first, last)
-            if used > budget:
-                break
-    _, first, last = best
+    first = last = max(range(len(spans)), key=lambda i: (scores[i], -i))  # ties keep the earlier sentence
+    used = sizes[first]
+    while fits := [i for i in (first - 1, last + 1) if 0 <= i < len(spans) and used + sizes[i] <= budget]:
+        i = max(fits, key=lambda i: (scores[i], -i))
+        used += sizes[i]
+        first, last = min(first, i), max(last, i)
     start, end = spans[first][0], spans[last][1]
-    if sizes[first] > budget and first == last:  # a single long sentence: keep its share of characters
+    if sizes[first] > budget:  # a single long sentence: keep its share of characters
         end = start + max(1, (end - start) * budget // sizes[first])
     return start, end
 
@@ -266,6 +260,20 @@ def quote(question: str, lang: str, passages: list[Passage]) -> str:
     return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 
 
+def drop_repeats(reply: str) -> str:
+    """Removes each sentence whose terms all occur in one earlier sentence: greedy decoding of a small model
+    can loop, writing the same sentence until max_tokens ends it mid-way."""
+    kept: list[set[str]] = []
+    out = []
+    for start, end in cite.sentences(reply):
+        terms = set(tokenize(cite.strip_markers(reply[start:end])))
+        if terms and any(terms <= earlier for earlier in kept):
+            continue
+        kept.append(terms)
+        out.append(reply[start:end])
+    return "".join(out)
+
+
 def coverage(question: str, hits: list[Hit]) -> float:
     """The largest share of the question's terms that one passage (with its title) holds."""
     terms = set(tokenize(question))
@@ -350,8 +358,14 @@ class Assistant:
         def count_tokens(text: str) -> int:  # the model reads junk OCR lines cut down: only the rest counts
             return self.generator.count_tokens(legible(text))
 
+        embedder = self.retriever.embedder
+        asked = embedder.embed_queries([query])[0]
+
+        def relevance(sentences: list[str]) -> Sequence[float]:
+            return embedder.embed_passages([legible(s) for s in sentences]) @ asked
+
         passages = [
-            Passage(n, hit, *excerpt(hit.chunk.text, query, budget, count_tokens)) for n, hit in enumerate(top, 1)
+            Passage(n, hit, *excerpt(hit.chunk.text, relevance, budget, count_tokens)) for n, hit in enumerate(top, 1)
         ]
         raw = ""
         for piece in self.generator.stream(build_messages(query, lang, passages, listing), self.config.max_tokens):
@@ -375,6 +389,7 @@ class Assistant:
         if not raw.strip() or _REFUSAL.search(raw):
             logger.info("the model declined: %r", raw[:200])
             return self._decline(question, query, lang, hits)
+        raw = drop_repeats(raw)
         headers = [_header(p) for p in passages]
         # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
         if not listing and says_nothing(raw, query, headers):

@@ -6,7 +6,17 @@ import pytest
 from conftest import ScriptedGenerator
 
 from rag import store
-from rag.answer import DECLINE, QUOTE, Assistant, asks_for_list, build_messages, excerpt, language, legible
+from rag.answer import (
+    DECLINE,
+    QUOTE,
+    Assistant,
+    asks_for_list,
+    build_messages,
+    drop_repeats,
+    excerpt,
+    language,
+    legible,
+)
 from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.generate import neutralize
@@ -138,10 +148,19 @@ def test_digest_text_cannot_spell_control_tokens():
     assert "<|" not in messages[-1]["content"]
 
 
-def test_excerpt_keeps_the_sentences_about_the_question():
-    text = "第一句讲天气。第二句讲别的。VidGen 生成 10 分钟视频。最后一句。"
-    start, end = excerpt(text, "VidGen 能生成多长的视频？", budget=20, count_tokens=len)
+def test_excerpt_grows_around_the_most_relevant_sentence_toward_the_more_relevant_neighbour():
+    text = "第一句讲天气。第二句讲 VidGen。VidGen 生成 10 分钟视频。最后一句。"
+    scores = {"第一句讲天气。": 0.1, "第二句讲 VidGen。": 0.5, "VidGen 生成 10 分钟视频。": 0.9, "最后一句。": 0.2}
+
+    def relevance(sentences):
+        return [scores[s] for s in sentences]
+
+    start, end = excerpt(text, relevance, budget=20, count_tokens=len)
     assert text[start:end] == "VidGen 生成 10 分钟视频。"
+    start, end = excerpt(text, relevance, budget=32, count_tokens=len)
+    assert text[start:end] == "第二句讲 VidGen。VidGen 生成 10 分钟视频。"
+    start, end = excerpt(text, relevance, budget=10, count_tokens=len)  # one sentence over budget: cut
+    assert text[start:end] == "VidGen 生成 "
 
 
 @pytest.mark.parametrize(
@@ -209,3 +228,9 @@ def test_a_list_question_reads_one_passage_per_paper_and_its_titles_are_the_answ
     assert "Daily Papers Report" not in prompt  # the digest's preamble is no paper
     assert answer.answerable and answer.text == reply and QUOTE["en"] not in answer.text
     assert [c.n for c in answer.citations] == [1, 2]
+
+
+def test_a_looping_reply_keeps_each_sentence_once():
+    loop = "VidGen makes video [1]. It runs 10 minutes [1]. " * 3 + "VidGen makes"
+    assert drop_repeats(loop) == "VidGen makes video [1]. It runs 10 minutes [1]."
+    assert drop_repeats("模型很快。模型很快，也很准。") == "模型很快。模型很快，也很准。"  # adds something: kept
