@@ -60,13 +60,13 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text)
 
 
-def numbers(text: str) -> set[str]:
+def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
 
 
 def numbers_match(sentence: str, passage: str) -> bool:
     """True when every number of the sentence occurs in the passage (a changed figure is never supported)."""
-    return numbers(strip_markers(sentence)) <= numbers(passage)
+    return _numbers(strip_markers(sentence)) <= _numbers(passage)
 
 
 def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:

@@ -11,7 +11,6 @@ from rag.answer import (
     QUOTE,
     Assistant,
     asks_for_list,
-    asks_quantity,
     build_messages,
     drop_repeats,
     excerpt,
@@ -235,25 +234,3 @@ def test_a_looping_reply_keeps_each_sentence_once():
     loop = "VidGen makes video [1]. It runs 10 minutes [1]. " * 3 + "VidGen makes"
     assert drop_repeats(loop) == "VidGen makes video [1]. It runs 10 minutes [1]."
     assert drop_repeats("模型很快。模型很快，也很准。") == "模型很快。模型很快，也很准。"  # adds something: kept
-
-
-@pytest.mark.parametrize(
-    ("question", "quantity"),
-    [
-        ("MOVA 有多少参数？", True),
-        ("快了几倍？", True),
-        ("How many GPUs trained it?", True),
-        ("哪个开源系统只要几秒钟的录音就能模仿歌手？", False),  # asks a name
-        ("What does VidGen generate?", False),
-    ],
-)
-def test_quantity_questions_are_told_apart(question, quantity):
-    assert asks_quantity(question) is quantity
-
-
-def test_a_quantity_question_answered_without_a_figure_is_declined(corpus, tmp_path, embedder):
-    # The reply (or the quote) is about the right paper but names no number: no answer to "how much".
-    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL 在 GSM8K 上准确率提高了很多 [1]。")
-    assert not bot.ask("MathRL 在 GSM8K 上准确率提高了多少？").answerable
-    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL 在 GSM8K 上准确率提高了 12.5% [1]。")
-    assert bot.ask("MathRL 在 GSM8K 上准确率提高了多少？").answerable
