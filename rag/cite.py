@@ -14,7 +14,10 @@ _MARKER = re.compile(r"\s*[\[【]\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]�
 # A sentence ends at Chinese end punctuation, or at . ! ? before a space or the end (so 12.5 stays whole);
 # markers written just after the full stop still belong to the sentence before.
 _SENTENCE_END = re.compile(r"(?:[。！？]|[.!?](?=\s|$|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|\n+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A date is one figure: "2026-02-10" under every passage's title must not supply a "10" or a "2".
+_NUMBER = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\d+(?:[.,]\d+)*")
+# "1. **应用领域**", "### 5. 实验效果", "2)": the numbers of list items and headings are no figures.
+_LIST_NUMBER = re.compile(r"^[ \t>#*-]*\d{1,2}[.)、](?=\s|\*|$)", re.MULTILINE)
 # A name: a Latin-script word with a capital or a figure after its first letter ("MIT", "HPSv3", "LatentChem",
 # "M1"); "Mac" or "Index" are words. Chinese characters around it do not hide it ("使用HPSv3打分").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]*[A-Z0-9][A-Za-z0-9]*(?![A-Za-z0-9])")
@@ -61,12 +64,13 @@ def strip_markers(text: str) -> str:
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+    text = _LIST_NUMBER.sub("", unicodedata.normalize("NFKC", text))
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def numbers_match(sentence: str, passage: str) -> bool:
     """True when every number of the sentence occurs in the passage (a changed figure is never supported)."""
-    return _numbers(strip_markers(sentence)) <= _numbers(passage)
+    return _numbers(strip_markers(sentence)) <= _numbers(strip_markers(passage))  # "[1]" is no figure either
 
 
 def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:

@@ -45,6 +45,14 @@ def test_a_number_missing_from_the_passage_is_not_supported():
     assert support("MOVA 的参数量为 32B。", PASSAGES[0]) >= 0.5
 
 
+def test_dates_and_list_numbers_are_not_figures_a_sentence_can_borrow():
+    passage = "[1] MOVA, 2026-02-10\n### 5. 实验效果\n1. **应用领域**：视频生成。\n它的参数量为 32B。"
+    assert support("MOVA 有 10 个专家 [1]。", passage) == 0.0  # "10" only in the date
+    assert support("MOVA 用了 1 个模型 [1]。", passage) == 0.0  # "1" only as a list number
+    assert support("MOVA 的参数量为 32B [1]。", passage) > 0.5
+    assert support("MOVA 发布于 2026-02-10 [1]。", passage) > 0.5
+
+
 def test_restating_the_question_does_not_count_as_support():
     # The made-up part ("a permissive license") is what must be backed, not the question's words around it.
     sentence = "Aster, an agent for autonomous scientific discovery, is released under a permissive license [2]."
