@@ -132,6 +132,9 @@ def legible(text: str) -> str:
     return "\n".join(out)
 
 
+Relevance = Callable[[list[str]], Sequence[float]]  # scores sentences for the question
+
+
 @dataclass(frozen=True)
 class Passage:
     """Passage [n]: an excerpt `chunk.text[start:end]` of a hit, which the model reads as `shown`."""
@@ -151,9 +154,7 @@ class Passage:
         return legible(self.text)
 
 
-def excerpt(
-    text: str, relevance: Callable[[list[str]], Sequence[float]], budget: int, count_tokens: Callable[[str], int]
-) -> tuple[int, int]:
+def excerpt(text: str, relevance: Relevance, budget: int, count_tokens: Callable[[str], int]) -> tuple[int, int]:
     """Picks the sentence of `text` most relevant to the question, then grows the run by whichever neighbour is
     more relevant while the run fits in `budget` tokens. A lone sentence over budget is cut.
 
@@ -241,21 +242,22 @@ def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
     return not set(tokenize(text)) - known
 
 
-def quote(question: str, lang: str, passages: list[Passage]) -> str:
-    """An extractive answer: the passage sentence sharing the most terms with the question, quoted and cited.
+def quote(lang: str, passages: list[Passage], relevance: Relevance) -> str:
+    """An extractive answer: the passage sentence most relevant to the question, quoted and cited.
 
     Headings are not candidates (the model already read each title in its passage's header), and Markdown
     emphasis is dropped from the quote.
     """
-    terms = set(tokenize(question))
-    best = max(
-        ((len(terms & set(tokenize(p.shown[s:e]))), -p.n, p.n, p.shown[s:e].strip())
-         for p in passages for s, e in cite.sentences(p.shown) if not p.shown[s:e].lstrip().startswith("#")),
-        default=None,
-    )  # fmt: skip
-    if best is None:
+    candidates = [
+        (p.n, p.shown[s:e].strip())
+        for p in passages
+        for s, e in cite.sentences(p.shown)
+        if not p.shown[s:e].lstrip().startswith("#")
+    ]
+    if not candidates:
         return ""
-    *_, n, sentence = best
+    scores = relevance([sentence for _, sentence in candidates])
+    n, sentence = candidates[max(range(len(candidates)), key=lambda i: (scores[i], -i))]
     plain = _EMPHASIS.sub("", cite.strip_markers(sentence)).strip()
     return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 
@@ -371,7 +373,7 @@ class Assistant:
         for piece in self.generator.stream(build_messages(query, lang, passages, listing), self.config.max_tokens):
             raw += piece
             yield piece
-        yield self._finish(question, query, lang, raw, passages, listing)
+        yield self._finish(question, query, lang, raw, passages, relevance, listing)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole checked answer at once."""
@@ -383,7 +385,14 @@ class Assistant:
         return Answer(question, DECLINE[lang], False, passages=tuple(hits), lang=lang, query=query)
 
     def _finish(
-        self, question: str, query: str, lang: str, raw: str, passages: list[Passage], listing: bool = False
+        self,
+        question: str,
+        query: str,
+        lang: str,
+        raw: str,
+        passages: list[Passage],
+        relevance: Relevance,
+        listing: bool = False,
     ) -> Answer:
         hits = [p.hit for p in passages]
         if not raw.strip() or _REFUSAL.search(raw):
@@ -394,7 +403,7 @@ class Assistant:
         # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
         if not listing and says_nothing(raw, query, headers):
             logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
-            raw = f"{raw.strip()}\n{quote(query, lang, passages)}"
+            raw = f"{raw.strip()}\n{quote(lang, passages, relevance)}"
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
         given = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
         embedder, c = self.retriever.embedder, self.answer_config
