@@ -370,7 +370,11 @@ class Assistant:
             Passage(n, hit, *excerpt(hit.chunk.text, relevance, budget, count_tokens)) for n, hit in enumerate(top, 1)
         ]
         raw = ""
-        for piece in self.generator.stream(build_messages(query, lang, passages, listing), self.config.max_tokens):
+        # A list names up to one paper per passage, titles and all: it gets room in proportion.
+        max_tokens = (
+            self.config.max_tokens * len(passages) // self.config.passages if listing else self.config.max_tokens
+        )
+        for piece in self.generator.stream(build_messages(query, lang, passages, listing), max_tokens):
             raw += piece
             yield piece
         yield self._finish(question, query, lang, raw, passages, relevance, listing)

@@ -54,12 +54,14 @@ class ScriptedGenerator:
     def __init__(self, reply):
         self.reply = reply
         self.prompts: list[list[dict[str, str]]] = []
+        self.max_tokens: list[int] = []
 
     def count_tokens(self, text: str) -> int:
         return len(text)
 
     def stream(self, messages, max_tokens):
         self.prompts.append(messages)
+        self.max_tokens.append(max_tokens)
         text = self.reply(messages)
         for i in range(0, len(text), 3):
             yield text[i : i + 3]

@@ -228,6 +228,9 @@ def test_a_list_question_reads_one_passage_per_paper_and_its_titles_are_the_answ
     assert "Daily Papers Report" not in prompt  # the digest's preamble is no paper
     assert answer.answerable and answer.text == reply and QUOTE["en"] not in answer.text
     assert [c.n for c in answer.citations] == [1, 2]
+    # A list gets answer room in proportion to its passages (the bot reads 2 for an ordinary question).
+    assert bot.generator.max_tokens == [GenerateConfig().max_tokens * len(answer.passages) // 2]
+    assert len(answer.passages) > 2
 
 
 def test_a_looping_reply_keeps_each_sentence_once():
