@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rag import cite
 from rag.config import AnswerConfig, GenerateConfig
@@ -148,7 +149,7 @@ class Passage:
     def text(self) -> str:
         return self.hit.chunk.text[self.start : self.end]
 
-    @property
+    @cached_property  # read for the prompt, the quote's candidates (per sentence) and the similarity check
     def shown(self) -> str:
         """The excerpt as the model reads it: OCR junk lines cut down to their readable words."""
         return legible(self.text)
