@@ -12,6 +12,7 @@ from rag import cite
 from rag.config import AnswerConfig, GenerateConfig
 from rag.generate import Generator, Message
 from rag.keyword import tokenize
+from rag.rerank import Reranker
 from rag.search import Retriever, clean_question
 from rag.types import Answer, Citation, Hit
 
@@ -243,8 +244,13 @@ def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
     return not set(tokenize(text)) - known
 
 
-def quote(lang: str, passages: list[Passage], relevance: Relevance) -> str:
+def quote(lang: str, passages: list[Passage], relevance: Relevance, judge: Relevance | None = None, k: int = 5) -> str:
     """An extractive answer: the passage sentence most relevant to the question, quoted and cited.
+
+    Args:
+        relevance: Ranks the candidate sentences (the embedder's cosine).
+        judge: When given, picks among the `k` best-ranked sentences (the reranker's P(yes) that a sentence
+            answers the question: it found the answer more often than the cosine's first choice).
 
     Headings are not candidates (the model already read each title in its passage's header), and Markdown
     emphasis is dropped from the quote.
@@ -258,7 +264,12 @@ def quote(lang: str, passages: list[Passage], relevance: Relevance) -> str:
     if not candidates:
         return ""
     scores = relevance([sentence for _, sentence in candidates])
-    n, sentence = candidates[max(range(len(candidates)), key=lambda i: (scores[i], -i))]
+    ranked = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
+    if judge is not None:
+        best = ranked[:k]
+        judged = judge([candidates[i][1] for i in best])
+        ranked = [best[max(range(len(best)), key=lambda j: (judged[j], -j))]]
+    n, sentence = candidates[ranked[0]]
     plain = _EMPHASIS.sub("", cite.strip_markers(sentence)).strip()
     return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 
@@ -286,7 +297,11 @@ def coverage(question: str, hits: list[Hit]) -> float:
 
 
 class Assistant:
-    """Retrieves, generates and checks citations; `stream` feeds a chat page, `ask` a script."""
+    """Retrieves, generates and checks citations; `stream` feeds a chat page, `ask` a script.
+
+    The optional `judge` (a reranker) picks the quote among the embedder's `answer.quote_candidates` best
+    sentences when the model's reply says nothing (see `quote`).
+    """
 
     def __init__(
         self,
@@ -295,7 +310,9 @@ class Assistant:
         config: GenerateConfig | None = None,
         answer_config: AnswerConfig | None = None,
         rerank: bool = False,
+        judge: Reranker | None = None,
     ):
+        self.judge = judge
         self.retriever = retriever
         self.generator = generator
         self.config = config or GenerateConfig()
@@ -408,7 +425,8 @@ class Assistant:
         # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
         if not listing and says_nothing(raw, query, headers):
             logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
-            raw = f"{raw.strip()}\n{quote(lang, passages, relevance)}"
+            judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
+            raw = f"{raw.strip()}\n{quote(lang, passages, relevance, judge, self.answer_config.quote_candidates)}"
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
         given = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
         embedder, c = self.retriever.embedder, self.answer_config

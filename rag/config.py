@@ -130,6 +130,9 @@ class AnswerConfig:
     # rerank.candidates <= generate.passages the judge would change only that order, for ~3 s more before
     # the first token.
     rerank: bool = False
+    # When the model's reply says nothing, the quote is the sentence the reranker's judge prefers among the
+    # embedder's this-many best (0: the embedder's best alone, ~1.7 s sooner).
+    quote_candidates: int = 5
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ class Config:
         for name in ("support", "similarity", "min_supported", "min_coverage", "min_similarity"):
             if not 0.0 <= getattr(self.answer, name) <= 1.0:
                 raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")
+        if self.answer.quote_candidates < 0:
+            raise ConfigError(f"answer.quote_candidates must be >= 0, got {self.answer.quote_candidates}")
         if not self.corpus.paths:
             raise ConfigError("corpus.paths is empty: name at least one folder of digests")
         return self

@@ -48,7 +48,7 @@ def open_retriever(config: Config, rerank: bool | None = None) -> Retriever:
 
 
 def open_assistant(config: Config, rerank: bool | None = None, retriever: Retriever | None = None):
-    """The retriever (opened here unless given) plus the configured generator (loaded on first use).
+    """The retriever (opened here unless given) plus the configured generator and judge (loaded on first use).
 
     Args:
         rerank: Rerank before answering; None follows `answer.rerank`.
@@ -57,10 +57,7 @@ def open_assistant(config: Config, rerank: bool | None = None, retriever: Retrie
     from rag.generate import make_generator
 
     rerank = config.answer.rerank if rerank is None else rerank
-    return Assistant(
-        retriever or open_retriever(config, rerank),
-        make_generator(config.generate),
-        config.generate,
-        config.answer,
-        rerank=rerank,
-    )
+    retriever = retriever or open_retriever(config, rerank)
+    # The reranker also picks the quote (see `quote`); one that search already loaded serves both.
+    judge = (retriever.reranker or make_reranker(config)) if config.answer.quote_candidates else None
+    return Assistant(retriever, make_generator(config.generate), config.generate, config.answer, rerank, judge)

@@ -76,6 +76,25 @@ def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp
     assert "#" not in quoted and "**" not in quoted and "Reinforcement" not in quoted
 
 
+def test_the_judge_picks_the_quote_among_the_embedders_best_sentences(corpus, tmp_path, embedder):
+    class Judge:  # prefers the weekly's Chinese comment, wherever the embedder ranks it
+        def __init__(self):
+            self.asked = []
+
+        def score(self, query, sentences):
+            self.asked.append((query, sentences))
+            return [1.0 if "本周点评" in s else 0.0 for s in sentences]
+
+    question = "What does the weekly report say about Qwen3-Embedding-8B?"
+    for k, judged in ((8, True), (1, False)):
+        bot = assistant(corpus, tmp_path, embedder, lambda m: "Qwen3-Embedding-8B [1].", quote_candidates=k)
+        bot.judge = Judge()
+        answer = bot.ask(question)
+        query, sentences = bot.judge.asked[0]
+        assert query == question and (len(sentences) == 1) == (k == 1)
+        assert ("本周点评" in answer.text.split("\n")[1]) == judged  # with k=1 the judge sees one sentence
+
+
 def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL 在 GSM8K 上的准确率提高了[1]。")
     answer = bot.ask("MathRL 在 GSM8K 上准确率提高了多少？")
