@@ -422,11 +422,6 @@ class Assistant:
             return self._decline(question, query, lang, hits)
         raw = drop_repeats(raw)
         headers = [_header(p) for p in passages]
-        # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
-        if not listing and says_nothing(raw, query, headers):
-            logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
-            judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
-            raw = f"{raw.strip()}\n{quote(lang, passages, relevance, judge, self.answer_config.quote_candidates)}"
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
         given = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
         embedder, c = self.retriever.embedder, self.answer_config
@@ -436,10 +431,23 @@ class Assistant:
         def similarity(sentence: str, _passages: list[str]) -> list[float]:
             return [float(x) for x in vectors @ embedder.embed_queries([sentence])[0]]
 
-        checked = cite.check(raw, given, c.support, similarity, c.similarity, question=query)
+        def check(text: str) -> cite.Checked:
+            return cite.check(text, given, c.support, similarity, c.similarity, question=query)
+
+        checked = check(raw)
         supported = checked.sentences - len(checked.unsupported)
-        if supported == 0 or supported < c.min_supported * checked.sentences:
+        # A small model asked what the digests do not say writes on from its own memory: too few supported
+        # sentences decline the answer, and a quote added below does not vouch for the model's claims.
+        if supported < c.min_supported * checked.sentences:
             logger.info("%d of %d sentences supported by the passages: %r", supported, checked.sentences, raw[:200])
+            return self._decline(question, query, lang, hits)
+        # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
+        if not listing and says_nothing(raw, query, headers):
+            logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
+            judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
+            checked = check(f"{raw.strip()}\n{quote(lang, passages, relevance, judge, c.quote_candidates)}")
+        if len(checked.unsupported) == checked.sentences:
+            logger.info("no sentence supported by the passages: %r", raw[:200])
             return self._decline(question, query, lang, hits)
         citations = []
         for n, start, end in checked.cited:

@@ -76,6 +76,14 @@ def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp
     assert "#" not in quoted and "**" not in quoted and "Reinforcement" not in quoted
 
 
+def test_a_quote_does_not_vouch_for_an_invented_claim(corpus, tmp_path, embedder):
+    # Every term of the reply is in the question or the title line ("2026" from its date), so it would get a
+    # quote; but no passage holds the figure 2026 as a count: the model made it up, and the answer declines.
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL has 2026 parameters [1].")
+    answer = bot.ask("How many parameters does MathRL have?")
+    assert not answer.answerable and answer.text == DECLINE["en"]
+
+
 def test_the_judge_picks_the_quote_among_the_embedders_best_sentences(corpus, tmp_path, embedder):
     class Judge:  # prefers the weekly's Chinese comment, wherever the embedder ranks it
         def __init__(self):
