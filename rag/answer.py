@@ -234,6 +234,13 @@ def _names_something(question: str) -> bool:
     )
 
 
+def copies_a_passage(reply: str, headers: list[str]) -> bool:
+    """True when the reply opens with a passage's header line ("Title, date") and goes on for more lines:
+    the 0.5B default model copies a passage out like this, instead of answering, when it finds no answer."""
+    lines = [line.strip() for line in cite.strip_markers(reply).splitlines() if line.strip()]
+    return len(lines) > 1 and lines[0] in {cite.strip_markers(h).strip() for h in headers}
+
+
 def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
     """True when the reply holds no term beyond the question's and the passage titles' (a title echoed back),
     or a sentence of it stops before its object ("the index used to show this is [1].")."""
@@ -422,6 +429,9 @@ class Assistant:
             return self._decline(question, query, lang, hits)
         raw = drop_repeats(raw)
         headers = [_header(p) for p in passages]
+        if not listing and copies_a_passage(raw, headers):
+            logger.info("the model copied a passage out instead of answering: %r", raw[:200])
+            return self._decline(question, query, lang, hits)
         # The model read each passage under its header (paper title, date): a title it repeats is supported.
         given = [f"{h}\n{p.text}" for h, p in zip(headers, passages, strict=True)]
         embedder, c = self.retriever.embedder, self.answer_config

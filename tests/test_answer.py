@@ -12,6 +12,7 @@ from rag.answer import (
     Assistant,
     asks_for_list,
     build_messages,
+    copies_a_passage,
     drop_repeats,
     excerpt,
     language,
@@ -82,6 +83,18 @@ def test_a_quote_does_not_vouch_for_an_invented_claim(corpus, tmp_path, embedder
     bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL has 2026 parameters [1].")
     answer = bot.ask("How many parameters does MathRL have?")
     assert not answer.answerable and answer.text == DECLINE["en"]
+
+
+def test_a_reply_that_copies_a_passage_out_is_a_decline(corpus, tmp_path, embedder):
+    copied = "VidGen: Long Video Generation, 2026-01-05 [1]\n1. **应用领域**：\n   视频生成 [1]。"
+    bot = assistant(corpus, tmp_path, embedder, lambda m: copied)
+    answer = bot.ask("VidGen 用了多少张 GPU 训练？")
+    assert not answer.answerable and answer.text == DECLINE["zh"]
+    # The title alone is an answer ("which paper ..."), and a list names titles line by line.
+    assert copies_a_passage(copied, ["[1] VidGen: Long Video Generation, 2026-01-05"])
+    assert not copies_a_passage(
+        "VidGen: Long Video Generation, 2026-01-05 [1]", ["[1] VidGen: Long Video Generation, 2026-01-05"]
+    )
 
 
 def test_the_judge_picks_the_quote_among_the_embedders_best_sentences(corpus, tmp_path, embedder):
