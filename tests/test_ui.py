@@ -57,6 +57,7 @@ class FakeAssistant:
         self.retriever = retriever
         self.config = GenerateConfig()
         self.rerank = False
+        self.judge = None
         self.calls: list[tuple[str, list]] = []
 
     def stream(self, question: str, history=None) -> Iterator[str | Answer]:

@@ -58,7 +58,8 @@ class Backend:
             if rerank and assistant.retriever.reranker is None:
                 from rag.pipeline import make_reranker
 
-                assistant.retriever.reranker = make_reranker(self.config)
+                # The judge that picks quotes is the configured reranker: one loaded copy serves both.
+                assistant.retriever.reranker = assistant.judge or make_reranker(self.config)
             assistant.rerank = bool(rerank)
 
     def add_user(self, message: str, messages: list[dict]) -> tuple[str, list[dict], str]:
