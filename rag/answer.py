@@ -271,12 +271,13 @@ def quote(lang: str, passages: list[Passage], relevance: Relevance, judge: Relev
     if not candidates:
         return ""
     scores = relevance([sentence for _, sentence in candidates])
-    ranked = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
+    best = order[0]
     if judge is not None:
-        best = ranked[:k]
-        judged = judge([candidates[i][1] for i in best])
-        ranked = [best[max(range(len(best)), key=lambda j: (judged[j], -j))]]
-    n, sentence = candidates[ranked[0]]
+        top = order[:k]
+        judged = judge([candidates[i][1] for i in top])
+        best = top[max(range(len(top)), key=lambda j: (judged[j], -j))]
+    n, sentence = candidates[best]
     plain = _EMPHASIS.sub("", cite.strip_markers(sentence)).strip()
     return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 

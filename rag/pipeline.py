@@ -60,4 +60,6 @@ def open_assistant(config: Config, rerank: bool | None = None, retriever: Retrie
     retriever = retriever or open_retriever(config, rerank)
     # The reranker also picks the quote (see `quote`); one that search already loaded serves both.
     judge = (retriever.reranker or make_reranker(config)) if config.answer.quote_candidates else None
-    return Assistant(retriever, make_generator(config.generate), config.generate, config.answer, rerank, judge)
+    return Assistant(
+        retriever, make_generator(config.generate), config.generate, config.answer, rerank=rerank, judge=judge
+    )
