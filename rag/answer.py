@@ -6,7 +6,9 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+
+import numpy as np
 
 from rag import cite
 from rag.config import AnswerConfig, GenerateConfig
@@ -320,12 +322,12 @@ class Assistant:
         rerank: bool = False,
         judge: Reranker | None = None,
     ):
-        self.judge = judge
         self.retriever = retriever
         self.generator = generator
         self.config = config or GenerateConfig()
         self.answer_config = answer_config or AnswerConfig()
         self.rerank = rerank
+        self.judge = judge
 
     def retrieve(self, question: str) -> tuple[list[Hit], float, float]:
         """Returns the final hits, the best dense similarity and the best passage's question-term coverage."""
@@ -439,8 +441,12 @@ class Assistant:
         # Once per answer, each sentence is compared with them; embedded as the model read them.
         vectors = embedder.embed_passages([f"{h}\n{p.shown}" for h, p in zip(headers, passages, strict=True)])
 
+        @cache  # with a quote the reply is checked twice: its sentences are embedded once
+        def embedded(sentence: str) -> np.ndarray:
+            return embedder.embed_queries([sentence])[0]
+
         def similarity(sentence: str, _passages: list[str]) -> list[float]:
-            return [float(x) for x in vectors @ embedder.embed_queries([sentence])[0]]
+            return [float(x) for x in vectors @ embedded(sentence)]
 
         def check(text: str) -> cite.Checked:
             return cite.check(text, given, c.support, similarity, c.similarity, question=query)
