@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
 
 from rag import cite
+from rag.chunk import headings
 from rag.config import AnswerConfig, GenerateConfig
 from rag.generate import Generator, Message
 from rag.keyword import tokenize
@@ -141,46 +142,83 @@ Relevance = Callable[[list[str]], Sequence[float]]  # scores sentences for the q
 
 @dataclass(frozen=True)
 class Passage:
-    """Passage [n]: an excerpt `chunk.text[start:end]` of a hit, which the model reads as `shown`."""
+    """Passage [n]: sentences `spans` of a hit's chunk, which the model reads as `shown`."""
 
     n: int
     hit: Hit
-    start: int
-    end: int
+    spans: tuple[tuple[int, int], ...]
+
+    @property
+    def start(self) -> int:
+        return self.spans[0][0] if self.spans else 0
 
     @property
     def text(self) -> str:
-        return self.hit.chunk.text[self.start : self.end]
+        """The chunk's text from the first chosen sentence to the last (what citations point into)."""
+        return self.hit.chunk.text[self.start : self.spans[-1][1]] if self.spans else ""
 
     @cached_property  # read for the prompt, the quote's candidates (per sentence) and the similarity check
     def shown(self) -> str:
-        """The excerpt as the model reads it: OCR junk lines cut down to their readable words."""
-        return legible(self.text)
+        """The chosen sentences as the model reads them: runs apart joined by a "…" line, OCR junk lines cut
+        down to their readable words."""
+        text, runs = self.hit.chunk.text, []
+        for start, end in self.spans:
+            if runs and not text[runs[-1][1] : start].strip():
+                runs[-1] = (runs[-1][0], end)
+            else:
+                runs.append((start, end))
+        return legible("\n…\n".join(text[start:end].strip() for start, end in runs))
 
 
-def excerpt(text: str, relevance: Relevance, budget: int, count_tokens: Callable[[str], int]) -> tuple[int, int]:
-    """Picks the sentence of `text` most relevant to the question, then grows the run by whichever neighbour is
-    more relevant while the run fits in `budget` tokens. A lone sentence over budget is cut.
+def excerpts(
+    texts: list[str], relevance: Relevance, budget: int, count_tokens: Callable[[str], int]
+) -> list[tuple[tuple[int, int], ...]]:
+    """Chooses the sentences of `texts` the model reads, sharing one token `budget` among them.
+
+    First each text's sentence most relevant to the question, then every sentence from the most relevant down,
+    each with its neighbours (context, the more relevant first), as long as they fit. A best sentence longer
+    than its text's share of the budget is cut to the share.
 
     Args:
         relevance: Scores sentences for the question (the assistant uses the embedder's cosine, which also
             works for an English question about a Chinese passage; term overlap found the answer less often).
+
+    Returns:
+        Each text's chosen (start, end) sentence spans, in text order.
     """
-    spans = cite.sentences(text)
-    if not spans:
-        return 0, 0
-    scores = relevance([text[s:e] for s, e in spans])
-    sizes = [count_tokens(text[s:e]) for s, e in spans]
-    first = last = max(range(len(spans)), key=lambda i: (scores[i], -i))  # ties keep the earlier sentence
-    used = sizes[first]
-    while fits := [i for i in (first - 1, last + 1) if 0 <= i < len(spans) and used + sizes[i] <= budget]:
-        i = max(fits, key=lambda i: (scores[i], -i))
-        used += sizes[i]
-        first, last = min(first, i), max(last, i)
-    start, end = spans[first][0], spans[last][1]
-    if sizes[first] > budget:  # a single long sentence: keep its share of characters
-        end = start + max(1, (end - start) * budget // sizes[first])
-    return start, end
+    spans = [cite.sentences(text) for text in texts]
+    ids = [(i, j) for i, text_spans in enumerate(spans) for j in range(len(text_spans))]
+    if not ids:
+        return [() for _ in texts]
+    sentences = [texts[i][slice(*spans[i][j])] for i, j in ids]
+    score = dict(zip(ids, relevance(sentences), strict=True))
+    size = dict(zip(ids, map(count_tokens, sentences), strict=True))
+    ranked = sorted(ids, key=lambda x: (-score[x], x))  # ties keep the earlier text and sentence
+    best: dict[int, tuple[int, int]] = {}
+    for i, j in ranked:
+        best.setdefault(i, (i, j))
+    chosen: set[tuple[int, int]] = set()
+    used = 0
+
+    def take(group: list[tuple[int, int]]) -> None:
+        nonlocal used
+        for x in group:
+            if x not in chosen and used + size[x] <= budget:
+                chosen.add(x)
+                used += size[x]
+
+    share = budget // len(texts)
+    for i, j in best.values():
+        if size[i, j] > share:  # a best sentence longer than its text's share of the budget is cut to it
+            start, end = spans[i][j]
+            spans[i][j] = (start, start + max(1, (end - start) * share // size[i, j]))
+            size[i, j] = share
+    take(list(best.values()))
+    for i, j in ranked:
+        take([(i, j)])
+        if (i, j) in chosen:
+            take(sorted([x for x in ((i, j - 1), (i, j + 1)) if x in score], key=lambda x: -score[x]))
+    return [tuple(spans[i][j] for j in range(len(spans[i])) if (i, j) in chosen) for i in range(len(texts))]
 
 
 def _header(passage: Passage) -> str:
@@ -243,23 +281,39 @@ def copies_a_passage(reply: str, headers: list[str]) -> bool:
     return len(lines) > 1 and lines[0] in {cite.strip_markers(h).strip() for h in headers}
 
 
-def says_nothing(reply: str, question: str, headers: list[str]) -> bool:
-    """True when the reply holds no term beyond the question's and the passage titles' (a title echoed back),
-    or a sentence of it stops before its object ("the index used to show this is [1].")."""
+def known_terms(question: str, passages: list[Passage]) -> set[str]:
+    """The terms a reply can repeat without saying anything: the question's and, for each passage, those of its
+    header (paper title, date) and of the section headings the model read in it ("3. **使用指南**")."""
+    known = [question] + [_header(p) for p in passages] + [h for p in passages for h in headings(p.shown)]
+    return set().union(*map(tokenize, known))
+
+
+def says_nothing(reply: str, known: set[str]) -> bool:
+    """True when the reply holds no term beyond the `known` ones (a title or heading echoed back), or a
+    sentence of it stops before its object ("the index used to show this is [1].")."""
     text = cite.strip_markers(reply)
     if any(_DANGLING.search(text[s:e].strip().rstrip(_ENDS)) for s, e in cite.sentences(text)):
         return True
-    known = set(tokenize(question)).union(*(tokenize(h) for h in headers))
     return not set(tokenize(text)) - known
 
 
-def quote(lang: str, passages: list[Passage], relevance: Relevance, judge: Relevance | None = None, k: int = 5) -> str:
+def quote(
+    lang: str,
+    passages: list[Passage],
+    relevance: Relevance,
+    judge: Relevance | None = None,
+    k: int = 5,
+    known: Set[str] = frozenset(),
+) -> str:
     """An extractive answer: the passage sentence most relevant to the question, quoted and cited.
 
     Args:
         relevance: Ranks the candidate sentences (the embedder's cosine).
         judge: When given, picks among the `k` best-ranked sentences (the reranker's P(yes) that a sentence
             answers the question: it found the answer more often than the cosine's first choice).
+
+        known: Terms a sentence must add to (`known_terms`): one that only repeats the question, a title or a
+            heading ("General agents need world models") is no candidate.
 
     Headings are not candidates (the model already read each title in its passage's header), and Markdown
     emphasis is dropped from the quote.
@@ -268,7 +322,7 @@ def quote(lang: str, passages: list[Passage], relevance: Relevance, judge: Relev
         (p.n, p.shown[s:e].strip())
         for p in passages
         for s, e in cite.sentences(p.shown)
-        if not p.shown[s:e].lstrip().startswith("#")
+        if not p.shown[s:e].lstrip().startswith("#") and set(tokenize(p.shown[s:e])) - known
     ]
     if not candidates:
         return ""
@@ -377,8 +431,6 @@ class Assistant:
         hits, similarity, covered = self.retrieve(query)
         listing = asks_for_list(query)
         top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
-        # A list reads more passages in the same room: the prompt's length sets the time to the first token.
-        budget = self.config.passage_tokens * self.config.passages // max(len(top), 1)
         logger.info("best dense similarity %.3f, term coverage %.2f", similarity, covered)
         c = self.answer_config
         if not top or (covered < c.min_coverage and similarity < c.min_similarity):
@@ -394,9 +446,11 @@ class Assistant:
         def relevance(sentences: list[str]) -> Sequence[float]:
             return embedder.embed_passages([legible(s) for s in sentences]) @ asked
 
-        passages = [
-            Passage(n, hit, *excerpt(hit.chunk.text, relevance, budget, count_tokens)) for n, hit in enumerate(top, 1)
-        ]
+        # The passages share one budget (a list reads more of them in the same room): the prompt's length sets
+        # the time to the first token.
+        budget = self.config.passage_tokens * self.config.passages
+        chosen = excerpts([hit.chunk.text for hit in top], relevance, budget, count_tokens)
+        passages = [Passage(n, hit, spans) for n, (hit, spans) in enumerate(zip(top, chosen, strict=True), 1)]
         raw = ""
         # A list names up to one paper per passage, titles and all: it gets room in proportion.
         max_tokens = (
@@ -459,10 +513,11 @@ class Assistant:
             logger.info("%d of %d sentences supported by the passages: %r", supported, checked.sentences, raw[:200])
             return self._decline(question, query, lang, hits)
         # A title may be the answer ("which paper ..."): it is kept, then the quote. A list's titles are the answer.
-        if not listing and says_nothing(raw, query, headers):
-            logger.info("the reply adds nothing to the question and the titles, adding a quote: %r", raw[:200])
+        known = known_terms(query, passages)
+        if not listing and says_nothing(raw, known):
+            logger.info("the reply adds nothing to the question, titles and headings; adding a quote: %r", raw[:200])
             judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
-            checked = check(f"{raw.strip()}\n{quote(lang, passages, relevance, judge, c.quote_candidates)}")
+            checked = check(f"{raw.strip()}\n{quote(lang, passages, relevance, judge, c.quote_candidates, known)}")
         if len(checked.unsupported) == checked.sentences:
             logger.info("no sentence supported by the passages: %r", raw[:200])
             return self._decline(question, query, lang, hits)

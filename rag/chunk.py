@@ -55,6 +55,15 @@ def _clean(text: str) -> str:
     return re.sub(r"[ \t]*\n\s*", "\n", _NOISE.sub("", text)).strip()
 
 
+def _heading(match: re.Match) -> str:
+    return (match.group(1) or match.group(2)).strip(" #*：:")
+
+
+def headings(text: str) -> list[str]:
+    """The section headings in `text`: Markdown ones ("### 3. 使用指南") and numbered bold ones ("3. **使用指南**")."""
+    return [_heading(m) for m in _HEADING.finditer(text)]
+
+
 def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
     """Splits one document into chunks; each chunk's `text` is exactly `doc.text[start:end]`."""
     splitter = _splitter(config)
@@ -62,7 +71,7 @@ def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
     for region_start, region_end, section, link in _regions(doc):
         region = doc.text[region_start:region_end]
         # The paper heading itself (at offset 0) is the section title, not a sub-heading.
-        headings = [(m.start(), (m.group(1) or m.group(2)).strip(" #*：:")) for m in _HEADING.finditer(region, 1)]
+        headings = [(m.start(), _heading(m)) for m in _HEADING.finditer(region, 1)]
         cursor = 0
         for piece in splitter.split_text(region):
             if not _clean(piece):

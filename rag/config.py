@@ -96,8 +96,9 @@ class GenerateConfig:
     # Qwen/Qwen2.5-1.5B-Instruct).
     backend: str = "llama-cpp"
     model: str = DEFAULT_GENERATOR
-    # The top passages handed to the model, each cut to its sentences closest to the question within a token
-    # budget: on 2 CPU cores the prompt's length sets the time to first token (about 8 ms a token).
+    # The top passages handed to the model, cut to their sentences closest to the question within one budget
+    # of passages * passage_tokens: on 2 CPU cores the prompt's length sets the time to first token (about 8 ms
+    # a token).
     passages: int = 3
     passage_tokens: int = 110
     # A question asking for every match ("哪些论文...", "Which papers ...") reads this many passages, one per

@@ -10,11 +10,12 @@ from rag.answer import (
     DECLINE,
     QUOTE,
     Assistant,
+    Passage,
     asks_for_list,
     build_messages,
     copies_a_passage,
     drop_repeats,
-    excerpt,
+    excerpts,
     language,
     legible,
 )
@@ -23,7 +24,7 @@ from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.generate import neutralize
 from rag.load import load_corpus
 from rag.search import Retriever
-from rag.types import Answer
+from rag.types import Answer, Chunk, Hit
 
 
 def assistant(corpus, tmp_path, embedder, reply, **answer) -> Assistant:
@@ -122,6 +123,14 @@ def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, emb
     assert answer.answerable and QUOTE["zh"] in answer.text and "12.5%" in answer.text
 
 
+def test_a_section_heading_repeated_back_says_nothing_and_is_never_the_quote(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "应用领域[1]。")
+    answer = bot.ask("VidGen 用在什么领域？")
+    assert answer.answerable and QUOTE["zh"] in answer.text
+    quoted = answer.text.split(QUOTE["zh"])[1]
+    assert "应用领域" not in quoted and "核心贡献" not in quoted  # headings the model read ("1. **应用领域**：")
+
+
 def test_the_model_saying_it_does_not_know_is_a_decline(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "资料中没有提到 VidGen 的训练成本。")
     answer = bot.ask("VidGen 的训练成本是多少？")
@@ -188,19 +197,31 @@ def test_digest_text_cannot_spell_control_tokens():
     assert "<|" not in messages[-1]["content"]
 
 
-def test_excerpt_grows_around_the_most_relevant_sentence_toward_the_more_relevant_neighbour():
-    text = "第一句讲天气。第二句讲 VidGen。VidGen 生成 10 分钟视频。最后一句。"
+def test_excerpts_share_one_budget_best_sentences_first_then_the_most_relevant_with_neighbours():
+    weather = "第一句讲天气。第二句讲 VidGen。VidGen 生成 10 分钟视频。最后一句。"
+    mova = "无关。MOVA 生成音视频。"
     scores = {"第一句讲天气。": 0.1, "第二句讲 VidGen。": 0.5, "VidGen 生成 10 分钟视频。": 0.9, "最后一句。": 0.2}
+    scores |= {"无关。": 0.0, "MOVA 生成音视频。": 0.3}
 
-    def relevance(sentences):
-        return [scores[s] for s in sentences]
+    def chosen(budget):
+        spans = excerpts([weather, mova], lambda sentences: [scores[s] for s in sentences], budget, len)
+        return [[text[s:e] for s, e in text_spans] for text, text_spans in zip([weather, mova], spans, strict=True)]
 
-    start, end = excerpt(text, relevance, budget=20, count_tokens=len)
-    assert text[start:end] == "VidGen 生成 10 分钟视频。"
-    start, end = excerpt(text, relevance, budget=32, count_tokens=len)
-    assert text[start:end] == "第二句讲 VidGen。VidGen 生成 10 分钟视频。"
-    start, end = excerpt(text, relevance, budget=10, count_tokens=len)  # one sentence over budget: cut
-    assert text[start:end] == "VidGen 生成 "
+    # Each text's best sentence (18 + 11 characters) first, then the best one's neighbours, the more relevant
+    # first: "第二句讲 VidGen。" (12) does not fit in 40, "最后一句。" (5) does, then MOVA's neighbour "无关。".
+    assert chosen(40) == [["VidGen 生成 10 分钟视频。", "最后一句。"], ["无关。", "MOVA 生成音视频。"]]
+    assert chosen(60) == [[s for s in scores if s in weather], ["无关。", "MOVA 生成音视频。"]]
+    # A best sentence over its text's share (half of 20) is cut to it, never left out for a less relevant one.
+    assert chosen(20) == [["VidGen 生成 "], ["MOVA 生成音视频"]]
+    assert excerpts(["", "   "], lambda s: [0.0] * len(s), 100, len) == [(), ()]
+
+
+def test_a_passage_shows_its_sentences_with_gaps_marked_and_points_citations_into_the_chunk():
+    text = "第一句。第二句。第三句。第四句。"
+    hit = Hit(1, 1.0, Chunk("c1", "d", 0, len(text), text, "Doc"))
+    passage = Passage(1, hit, ((0, 4), (4, 8), (12, 16)))
+    assert passage.shown == "第一句。第二句。\n…\n第四句。"
+    assert passage.start == 0 and passage.text == text  # from the first sentence shown to the last
 
 
 @pytest.mark.parametrize(
