@@ -311,7 +311,6 @@ def quote(
         relevance: Ranks the candidate sentences (the embedder's cosine).
         judge: When given, picks among the `k` best-ranked sentences (the reranker's P(yes) that a sentence
             answers the question: it found the answer more often than the cosine's first choice).
-
         known: Terms a sentence must add to (`known_terms`): one that only repeats the question, a title or a
             heading ("General agents need world models") is no candidate.
 

@@ -71,7 +71,7 @@ def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
     for region_start, region_end, section, link in _regions(doc):
         region = doc.text[region_start:region_end]
         # The paper heading itself (at offset 0) is the section title, not a sub-heading.
-        headings = [(m.start(), _heading(m)) for m in _HEADING.finditer(region, 1)]
+        subheadings = [(m.start(), _heading(m)) for m in _HEADING.finditer(region, 1)]
         cursor = 0
         for piece in splitter.split_text(region):
             if not _clean(piece):
@@ -82,7 +82,7 @@ def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
                 offset = region.find(piece)
             cursor = offset + len(piece)
             heading = ""
-            for h_start, h_text in headings:
+            for h_start, h_text in subheadings:
                 if h_start > offset:
                     break
                 heading = h_text
