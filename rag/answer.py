@@ -333,7 +333,7 @@ def quote(
         judged = judge([candidates[i][1] for i in top])
         best = top[max(range(len(top)), key=lambda j: (judged[j], -j))]
     n, sentence = candidates[best]
-    plain = _EMPHASIS.sub("", cite.strip_markers(sentence)).strip()
+    plain = " ".join(_EMPHASIS.sub("", cite.strip_markers(sentence)).split())  # a wrapped OCR line: one line
     return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 
 
@@ -516,7 +516,7 @@ class Assistant:
         if not listing and says_nothing(raw, known):
             logger.info("the reply adds nothing to the question, titles and headings; adding a quote: %r", raw[:200])
             judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
-            checked = check(f"{raw.strip()}\n{quote(lang, passages, relevance, judge, c.quote_candidates, known)}")
+            checked = check(f"{raw.strip()}\n\n{quote(lang, passages, relevance, judge, c.quote_candidates, known)}")
         if len(checked.unsupported) == checked.sentences:
             logger.info("no sentence supported by the passages: %r", raw[:200])
             return self._decline(question, query, lang, hits)

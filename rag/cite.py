@@ -12,8 +12,11 @@ from rag.keyword import tokenize
 # [1], [2, 3], [1][2], 【1】 and full-width commas, as small models write them.
 _MARKER = re.compile(r"\s*[\[【]\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]】]")
 # A sentence ends at Chinese end punctuation, or at . ! ? before a space or the end (so 12.5 stays whole);
-# markers written just after the full stop still belong to the sentence before.
-_SENTENCE_END = re.compile(r"(?:[。！？]|[.!?](?=\s|$|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|\n+")
+# markers written just after the full stop still belong to the sentence before. A line break ends one too,
+# except a soft wrap inside English text (OCR: "reflected by higher Creativity\nIndex [12].").
+_SENTENCE_END = re.compile(
+    r"(?:[。！？]|[.!?](?=\s|$|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|\n{2,}|(?<![A-Za-z,;-])\n|\n(?![A-Za-z])"
+)
 # A date is one figure: "2026-02-10" under every passage's title must not supply a "10" or a "2".
 _NUMBER = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\d+(?:[.,]\d+)*")
 # "1. **应用领域**", "### 5. 实验效果", "2)": the numbers of list items and headings are no figures.

@@ -64,7 +64,7 @@ def test_an_answer_nothing_supports_is_declined_with_the_closest_passages(corpus
 def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL: Reinforcement Learning for Math, 2026-01-05 [1]")
     answer = bot.ask("MathRL 在 GSM8K 上提高了多少？")
-    title, quoted = answer.text.split("\n")
+    title, quoted = answer.text.split("\n\n")
     assert answer.answerable and title.startswith("MathRL: Reinforcement") and quoted.startswith(QUOTE["zh"])
     assert "12.5%" in answer.text and "12.5%" in answer.citations[0].quote
 
@@ -73,7 +73,7 @@ def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp
     bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL: Reinforcement Learning for Math [1]")
     # The heading matches this question best, yet it is never quoted: the model read it as the passage's title.
     answer = bot.ask("MathRL: Reinforcement Learning for Math 在 GSM8K 上的准确率提高了多少？")
-    quoted = answer.text.split("\n")[1]
+    quoted = answer.text.split("\n\n")[1]
     assert quoted.startswith(QUOTE["zh"]) and "在 GSM8K 上准确率提高了 12.5%" in quoted
     assert "#" not in quoted and "**" not in quoted and "Reinforcement" not in quoted
 
@@ -114,7 +114,7 @@ def test_the_judge_picks_the_quote_among_the_embedders_best_sentences(corpus, tm
         answer = bot.ask(question)
         query, sentences = bot.judge.asked[0]
         assert query == question and (len(sentences) == 1) == (k == 1)
-        assert ("本周点评" in answer.text.split("\n")[1]) == judged  # with k=1 the judge sees one sentence
+        assert ("本周点评" in answer.text.split("\n\n")[1]) == judged  # with k=1 the judge sees one sentence
 
 
 def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, embedder):

@@ -83,3 +83,18 @@ def test_sentences_keep_decimals_and_trailing_markers_whole():
     parts = [text[s:e].strip() for s, e in sentences(text)]
     assert parts == ["Accuracy rose by 12.5% on GSM8K. [1][2]", "第二句。", "第三句"]
     assert markers("x [1, 2]【3】") == [1, 2, 3]
+
+
+def test_a_soft_wrapped_english_line_is_one_sentence_other_line_breaks_end_one():
+    def split(text):
+        return [text[s:e].strip() for s, e in sentences(text)]
+
+    ocr = "Middle: ProRL leads to novel solutions reflected by higher Creativity\nIndex [12]. Right: ours"
+    assert split(ocr) == [
+        "Middle: ProRL leads to novel solutions reflected by higher Creativity\nIndex [12].",
+        "Right: ours",
+    ]
+    assert split("- **链接**: https://x.org/1\n- **来源**: HTML") == ["- **链接**: https://x.org/1", "- **来源**: HTML"]
+    assert split("应用领域\n语音合成") == ["应用领域", "语音合成"]
+    assert split("MTEB (en v2) 75.22 74.60\nMTEB (zh) 70.1") == ["MTEB (en v2) 75.22 74.60", "MTEB (zh) 70.1"]
+    assert split("a reply\n\nThe closest passage says") == ["a reply", "The closest passage says"]
