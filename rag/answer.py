@@ -67,8 +67,10 @@ REWRITE = (
     "the last message. Reply with the question only."
 )
 # Words that point back into the conversation; a question without them is taken as standalone (a 0.5B model
-# asked to rewrite a complete question tends to turn it into a statement).
-_FOLLOW_UP = re.compile(r"[它其该这那此]|\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
+# asked to rewrite a complete question tends to turn it into a statement). "这期日报", "这份周报" name the digest.
+_FOLLOW_UP = re.compile(
+    r"[它其该那此]|这(?![期份])|\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.IGNORECASE
+)
 # A rewrite must still ask something: asked to rewrite, the 0.5B default model sometimes answers instead
 # ("What is NanoQuant and how small does it make a 70B model?" came back as "NanoQuant is a small 70B model.").
 _ASKING = re.compile(

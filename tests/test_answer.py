@@ -156,6 +156,13 @@ def test_a_follow_up_is_rewritten_before_retrieval(corpus, tmp_path, embedder):
     assert answer.answerable and "GSM8K" in answer.citations[0].chunk.text
 
 
+def test_this_issue_of_a_digest_points_at_no_earlier_turn(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "- VidGen: Long Video Generation [1]")
+    history = [("MathRL 是什么？", "MathRL 是一种数学强化学习方法[1]。")]
+    answer = bot.ask("这期日报里哪些论文做视频生成？", history=history)
+    assert answer.query == "这期日报里哪些论文做视频生成?" and len(bot.generator.prompts) == 1  # no rewrite asked
+
+
 STATEMENT = "MathRL is a reinforcement learning method."
 VIDGEN = "What is VidGen and how long can it make a video?"
 
