@@ -61,6 +61,7 @@ QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)|[是为：:])$", re.IGNORECASE)
 _ENDS = " \n。.!！?？"
 _EMPHASIS = re.compile(r"\*\*|__|`")
+_BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)])\s+")  # "*   优势：...", "2. ..." quoted without their list mark
 REWRITE = (
     "Rewrite the user's last message as one standalone question that needs no conversation to be understood: "
     "replace words like it, they, 它, 这篇 with what they refer to. Keep names and numbers. Keep the language of "
@@ -317,7 +318,7 @@ def quote(
             heading ("General agents need world models") is no candidate.
 
     Headings are not candidates (the model already read each title in its passage's header), and Markdown
-    emphasis is dropped from the quote.
+    emphasis and list marks are dropped from the quote.
     """
     candidates = [
         (p.n, p.shown[s:e].strip())
@@ -335,7 +336,7 @@ def quote(
         judged = judge([candidates[i][1] for i in top])
         best = top[max(range(len(top)), key=lambda j: (judged[j], -j))]
     n, sentence = candidates[best]
-    plain = " ".join(_EMPHASIS.sub("", cite.strip_markers(sentence)).split())  # a wrapped OCR line: one line
+    plain = _BULLET.sub("", " ".join(_EMPHASIS.sub("", cite.strip_markers(sentence)).split()))  # on one line
     return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{n}]"
 
 

@@ -18,6 +18,7 @@ from rag.answer import (
     excerpts,
     language,
     legible,
+    quote,
 )
 from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
@@ -67,6 +68,13 @@ def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(cor
     title, quoted = answer.text.split("\n\n")
     assert answer.answerable and title.startswith("MathRL: Reinforcement") and quoted.startswith(QUOTE["zh"])
     assert "12.5%" in answer.text and "12.5%" in answer.citations[0].quote
+
+
+def test_a_quoted_list_item_loses_its_bullet_and_line_breaks():
+    text = "*   **Strength**: VidGen makes\nvideos of 10 minutes."
+    hit = Hit(1, 1.0, Chunk("c1", "d", 0, len(text), text, "Doc"))
+    quoted = quote("en", [Passage(1, hit, ((0, len(text)),))], lambda sentences: [1.0] * len(sentences))
+    assert quoted == QUOTE["en"] + " “Strength: VidGen makes videos of 10 minutes.” [1]"
 
 
 def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp_path, embedder):
