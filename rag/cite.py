@@ -25,6 +25,25 @@ _LIST_NUMBER = re.compile(r"^[ \t>#*-]*\d{1,2}[.)、](?=\s|\*|$)", re.MULTILINE)
 # "M1"); "Mac" or "Index" are words. Chinese characters around it do not hide it ("使用HPSv3打分").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]*[A-Z0-9][A-Za-z0-9]*(?![A-Za-z0-9])")
 _END_PUNCT = "。！？.!?；;：:，,"
+# A figure's unit, in either language: "42,000 parameters" is not what "42,000 小时" (hours) says. Units
+# outside these groups, and figures with none, are not compared.
+_UNITS = {
+    word: unit
+    for unit, words in {
+        "hour": ("hour", "hours", "hrs", "h", "小时"),
+        "day": ("day", "days", "天"),
+        "minute": ("minute", "minutes", "min", "mins", "分钟"),
+        "second": ("second", "seconds", "sec", "secs", "s", "秒"),
+        "parameter": ("parameter", "parameters", "params", "参数"),
+        "token": ("token", "tokens"),
+        "gpu": ("gpu", "gpus", "卡"),
+        "percent": ("%", "percent"),
+        "times": ("x", "×", "times", "fold", "倍"),
+    }.items()
+    for word in words
+}
+# What follows a figure: "-hour", " 个参数", "%"; a Chinese unit is looked up on its first two characters.
+_AFTER_FIGURE = re.compile(r"\s*-?\s*(?:[个多余]\s*)?([A-Za-z]+(?![A-Za-z0-9])|%|×|[\u4e00-\u9fff]{1,2})")
 
 Similarity = Callable[[str, list[str]], list[float]]  # (sentence, passages) -> one score per passage
 
@@ -66,14 +85,29 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text)
 
 
-def _numbers(text: str) -> set[str]:
-    text = _LIST_NUMBER.sub("", unicodedata.normalize("NFKC", text))
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+def _numbers(text: str) -> dict[str, set[str | None]]:
+    """Each figure of the text, with the units written after it (None for a figure with no known unit)."""
+    text = _LIST_NUMBER.sub("", unicodedata.normalize("NFKC", strip_markers(text)))  # "[1]" is no figure either
+    found: dict[str, set[str | None]] = {}
+    for match in _NUMBER.finditer(text):
+        after = _AFTER_FIGURE.match(text, match.end())
+        word = after.group(1).lower() if after else ""
+        unit = _UNITS.get(word) if word.isascii() else _UNITS.get(word, _UNITS.get(word[:1]))
+        found.setdefault(match.group().replace(",", ""), set()).add(unit)
+    return found
 
 
 def numbers_match(sentence: str, passage: str) -> bool:
-    """True when every number of the sentence occurs in the passage (a changed figure is never supported)."""
-    return _numbers(strip_markers(sentence)) <= _numbers(strip_markers(passage))  # "[1]" is no figure either
+    """True when every number of the sentence occurs in the passage (a changed figure is never supported),
+    and in the same unit when both name one."""
+    held = _numbers(passage)
+    for number, units in _numbers(sentence).items():
+        if number not in held:
+            return False
+        said = units - {None}
+        if said and None not in held[number] and not said & held[number]:
+            return False  # "42,000 parameters" where the passage only has "42,000 小时"
+    return True
 
 
 def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
@@ -161,7 +195,7 @@ def check(
         out.append(answer[last:start])
         last = end
         sentence = answer[start:end]
-        if all(t.isdigit() for t in tokenize(strip_markers(sentence))):  # punctuation, a marker, a "2." bullet
+        if not tokenize(_LIST_NUMBER.sub("", strip_markers(sentence))):  # punctuation, a marker, a "2." bullet
             out.append(strip_markers(sentence))
             continue
         claims += 1

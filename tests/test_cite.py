@@ -53,6 +53,23 @@ def test_dates_and_list_numbers_are_not_figures_a_sentence_can_borrow():
     assert support("MOVA 发布于 2026-02-10 [1]。", passage) > 0.5
 
 
+def test_a_figure_in_another_unit_is_not_supported():
+    passage = "SoulX-Singer 基于 42,000 小时多语言数据训练，用 8 H100 训练。"
+    assert support("The SoulX-Singer model has 42,000 parameters.", passage) == 0.0  # hours, not parameters
+    assert support("SoulX-Singer 有 42,000 个参数。", passage) == 0.0
+    assert support("SoulX-Singer was trained on 42,000 hours of data.", passage) > 0.5  # across languages
+    assert support("SoulX-Singer was trained on a 42,000-hour dataset.", passage) > 0.5
+    assert support("SoulX-Singer used 42,000.", passage) > 0.5  # no unit said: nothing to compare
+    assert cite.numbers_match("SoulX-Singer was trained on 8 GPUs.", passage)  # "H100" is a name, not a unit
+
+
+def test_a_bare_figure_is_a_claim_and_a_list_number_is_not():
+    passage = "GISA 基准测试通过 373 个正向人工构建的真实查询评估智能体。"
+    checked = check("[1] 373", [passage], 0.5)  # the whole reply to "how many ...?"
+    assert (checked.sentences, checked.unsupported, checked.text) == (1, (), "373 [1]")
+    assert check("1. GISA 用 373 个查询 [1]。\n2.", [passage], 0.5).sentences == 1
+
+
 def test_restating_the_question_does_not_count_as_support():
     # The made-up part ("a permissive license") is what must be backed, not the question's words around it.
     sentence = "Aster, an agent for autonomous scientific discovery, is released under a permissive license [2]."
