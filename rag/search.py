@@ -70,6 +70,13 @@ class Retriever:
         self.config = config or SearchConfig()
         self.reranker = reranker
         self.rerank_config = rerank_config or RerankConfig()
+        # Each kind of digest: the phrases that name it in a question, and the rows of its documents (those
+        # whose file name or title holds its word).
+        self.kinds = []
+        for kind in self.config.kinds:
+            word, _, phrases = kind.lower().partition(":")
+            rows = {row for row, c in enumerate(index.chunks) if word.strip() in f"{c.doc_id} {c.title}".lower()}
+            self.kinds.append(([p.strip() for p in phrases.split(",") if p.strip()], rows))
 
     def combine(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
         """The first-stage ranking: the keyword and dense rankings fused as `search` configures."""
@@ -104,12 +111,25 @@ class Retriever:
             )
         results = []
         for i, question in enumerate(cleaned):
-            dense = self.index.search(vectors[i], depth) if vectors is not None else []
-            keyword = self.index.keyword.search(question, depth) if self.config.mode != "dense" else []
+            rows = self.named_rows(question)
+            # Only some documents may answer: fetch deeper, so that about `depth` of theirs remain.
+            deeper = depth if rows is None else depth * -(-len(self.index.chunks) // len(rows))
+            dense = self.index.search(vectors[i], deeper) if vectors is not None else []
+            keyword = self.index.keyword.search(question, deeper) if self.config.mode != "dense" else []
+            if rows is not None:
+                dense = [(row, s) for row, s in dense if row in rows][:depth]
+                keyword = [(row, s) for row, s in keyword if row in rows][:depth]
             fused = self.combine(keyword, dense)
             reranked = self.rerank(question, fused) if rerank and self.reranker is not None and fused else []
             results.append(Stages(keyword, dense, fused, reranked))
         return results
+
+    def named_rows(self, question: str) -> set[int] | None:
+        """The rows of the documents of the one kind the question names (`search.kinds`), or None for all:
+        "周报里..." searches the weekly reports. None too when no document is of that kind."""
+        asked = question.lower().replace("-", " ")  # "HF-report"
+        named = [rows for phrases, rows in self.kinds if any(p in asked for p in phrases)]
+        return (named[0] or None) if len(named) == 1 else None
 
     def hits(self, ranking: fuse.Ranked, k: int) -> list[Hit]:
         return [Hit(rank, score, self.index.chunks[row]) for rank, (row, score) in enumerate(ranking[:k], 1)]

@@ -27,6 +27,7 @@ def test_file_overrides_and_env_overrides_file(tmp_path, monkeypatch):
         ("[chunk]\nsize = 100\noverlap = 100\n", "chunk.overlap must be in"),
         ("[chunk\n", "not valid TOML"),
         ("[answer]\nquote_candidates = -1\n", "answer.quote_candidates must be >= 0, got -1"),
+        ("[search]\nkinds = ['weekly']\n", "search.kinds must read 'word: phrase, phrase', got 'weekly'"),
     ],
 )
 def test_bad_files_name_the_key(tmp_path, text, message):

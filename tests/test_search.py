@@ -61,3 +61,18 @@ def test_modes(corpus, tmp_path, embedder):
     keyword = search.stages(["qwen3 mmteb"])[0]
     assert keyword.dense == [] and keyword.fused == keyword.keyword
     assert "70.58" in search.index.chunks[keyword.fused[0][0]].text
+
+
+def test_a_question_naming_one_kind_of_digest_searches_only_those_documents(corpus, tmp_path, embedder):
+    search = retriever(corpus, tmp_path, embedder)
+
+    def documents(question: str) -> set[str]:
+        return {search.index.chunks[row].doc_id for row, _ in search.stages([question])[0].fused}
+
+    assert search.index.chunks[search.stages(["Qwen3 MMTEB"])[0].fused[0][0]].doc_id == "weekly-2025-06.txt"
+    assert documents("日报里 Qwen3 MMTEB 的得分？") == {"daily-2026-01-05.md"}
+    assert documents("What does the weekly report say about GSM8K?") == {"weekly-2025-06.txt"}
+    assert len(documents("Besides the weekly report, which daily-report paper uses GSM8K?")) == 2  # both named
+    assert len(documents("Which papers use GSM8K?")) == 2
+    monthly = SearchConfig(kinds=("monthly: monthly report",))  # no document of that kind: search them all
+    assert len({h.chunk.doc_id for h in Retriever(search.index, embedder, monthly).search("monthly report", 9)}) == 2
