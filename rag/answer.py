@@ -22,7 +22,7 @@ from rag.types import Answer, Citation, Hit
 logger = logging.getLogger(__name__)
 
 DECLINE = {
-    "zh": "这些日报里没有找到这个问题的答案。下面是最接近的段落。",
+    "zh": "日报和周报里都没有找到这个问题的答案。下面是最接近的段落。",
     "en": "The digests don't say. The closest passages are below.",
 }
 # Ways a model says the sources don't answer.

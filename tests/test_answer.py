@@ -297,7 +297,7 @@ def test_list_questions_are_told_apart(question, listing):
 def test_a_list_question_reads_one_passage_per_paper_and_its_titles_are_the_answer(corpus, tmp_path, embedder):
     reply = "- VidGen: Long Video Generation [1]\n- MathRL: Reinforcement Learning for Math [2]"
     bot = assistant(corpus, tmp_path, embedder, lambda m: reply)
-    answer = bot.ask("Which papers of the daily report are about video generation or math?")
+    answer = bot.ask("Which papers are about video generation or math?")
     prompt = bot.generator.prompts[0][-1]["content"]
     assert 'one per line starting with "- "' in prompt
     assert prompt.count("VidGen: Long Video Generation, 2026-01-05") == 1
