@@ -24,6 +24,8 @@ _LIST_NUMBER = re.compile(r"^[ \t>#*-]*\d{1,2}[.)、](?=\s|\*|$)", re.MULTILINE)
 # A name: a Latin-script word with a capital or a figure after its first letter ("MIT", "HPSv3", "LatentChem",
 # "M1"); "Mac" or "Index" are words. Chinese characters around it do not hide it ("使用HPSv3打分").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]*[A-Z0-9][A-Za-z0-9]*(?![A-Za-z0-9])")
+# A figure with the metric named just before it: "WER of 0.922", "SIM 达到 0.922", "MMTEB: 70.58".
+_LABELLED = re.compile(rf"({_NAME.pattern})[\s)）]*(?:of|is|was|=|:|为|是|达到|达)?\s*({_NUMBER.pattern})")
 _END_PUNCT = "。！？.!?；;：:，,"
 # A figure's unit, in either language: "42,000 parameters" is not what "42,000 小时" (hours) says. Units
 # outside these groups, and figures with none, are not compared.
@@ -110,6 +112,20 @@ def numbers_match(sentence: str, passage: str) -> bool:
     return True
 
 
+def labels_match(sentence: str, passage: str) -> bool:
+    """True when each figure the sentence labels with a metric ("WER of 0.922") sits in a passage sentence
+    naming that metric too: "SIM 达到 0.922" does not back a WER of 0.922."""
+    labelled = _LABELLED.findall(unicodedata.normalize("NFKC", strip_markers(sentence)).replace("*", ""))
+    if not labelled:
+        return True
+    passage = unicodedata.normalize("NFKC", passage).replace("*", "")
+    held = [passage[s:e] for s, e in sentences(passage)]
+    return all(
+        any(label.lower() in p.lower() and number.replace(",", "") in _numbers(p) for p in held)
+        for label, number in labelled
+    )
+
+
 def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
     """True when every name of the sentence occurs in the passage or is one of the `known` terms (the
     question's): a small model asked what the digests do not say names a licence or a lab of its own."""
@@ -119,7 +135,9 @@ def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()
 
 def details_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
     """True when the passage holds every number of the sentence, and every name of it the question does not."""
-    return numbers_match(sentence, passage) and names_match(sentence, passage, known)
+    return (
+        numbers_match(sentence, passage) and labels_match(sentence, passage) and names_match(sentence, passage, known)
+    )
 
 
 def support(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> float:

@@ -63,6 +63,15 @@ def test_a_figure_in_another_unit_is_not_supported():
     assert cite.numbers_match("SoulX-Singer was trained on 8 GPUs.", passage)  # "H100" is a name, not a unit
 
 
+def test_a_figure_labelled_with_another_metric_is_not_supported():
+    passage = "SoulX-Singer 的普通话 SIM 达到 **0.922**。\n在发音错误率（WER）指标上达到最佳水平。"
+    assert support("SoulX-Singer achieves a **WER** of **0.922**.", passage) == 0.0  # 0.922 is the SIM
+    assert support("SoulX-Singer 的 SIM 达到 0.922。", passage) > 0.5
+    assert support("SoulX-Singer reaches 0.922 in SIM.", passage) > 0  # no label just before the figure
+    table = "MMTEB 70.58 69.45\nMTEB (en v2) 75.22 74.60"  # OCR'd table rows: one line each
+    assert cite.labels_match("MTEB (en v2) 75.22", table) and not cite.labels_match("MMTEB 75.22", table)
+
+
 def test_a_bare_figure_is_a_claim_and_a_list_number_is_not():
     passage = "GISA 基准测试通过 373 个正向人工构建的真实查询评估智能体。"
     checked = check("[1] 373", [passage], 0.5)  # the whole reply to "how many ...?"
