@@ -134,7 +134,8 @@ def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()
 
 
 def details_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
-    """True when the passage holds every number of the sentence, and every name of it the question does not."""
+    """True when the passage holds every number of the sentence (in its unit, and by its metric), and every
+    name of it the question does not."""
     return (
         numbers_match(sentence, passage) and labels_match(sentence, passage) and names_match(sentence, passage, known)
     )
