@@ -526,8 +526,11 @@ class Assistant:
         citations = []
         for n, start, end in checked.cited:
             p, skip = passages[n - 1], len(given[n - 1]) - len(passages[n - 1].text)
-            # A span inside the header points at the title: highlight the whole excerpt instead.
-            start, end = (start - skip, end - skip) if start >= skip else (0, len(p.text))
+            if start >= skip:
+                start, end = start - skip, end - skip
+            else:  # the title shares the most words: highlight the excerpt's best sentence (else all of it)
+                claimed = [checked.text[s:e] for s, e in cite.sentences(checked.text)]
+                start, end = cite.best_span(p.text, " ".join(c for c in claimed if n in cite.markers(c)))
             citations.append(Citation(n, p.hit.chunk, p.start + start, p.start + end))
         return Answer(
             question,

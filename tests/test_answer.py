@@ -48,6 +48,16 @@ def test_streamed_pieces_come_first_and_the_checked_answer_last(corpus, tmp_path
     assert answer.lang == "zh" and answer.unsupported == ()
 
 
+def test_a_claim_sharing_most_words_with_the_title_highlights_the_supporting_sentence(corpus, tmp_path, embedder):
+    # The title line ("[1] VidGen: Long Video Generation, ...") shares more words with the English claim than
+    # the Chinese sentence that backs it: the highlight is still that sentence, not the whole excerpt.
+    reply = "VidGen: Long Video Generation makes videos of 10 minutes [1]."
+    bot = assistant(corpus, tmp_path, embedder, lambda m: reply)
+    answer = bot.ask("What does VidGen make?")
+    (citation,) = answer.citations
+    assert answer.answerable and citation.quote.startswith("提出 VidGen") and "应用领域" not in citation.quote
+
+
 def test_a_marker_outside_the_passages_is_repointed(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "GSM8K 准确率提高了 12.5% [9]。")
     answer = bot.ask("MathRL 在 GSM8K 上提高了多少？")
