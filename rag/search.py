@@ -72,11 +72,10 @@ class Retriever:
         self.rerank_config = rerank_config or RerankConfig()
         # Each kind of digest: the phrases that name it in a question, and the rows of its documents (those
         # whose file name or title holds its word).
-        self.kinds = []
-        for kind in self.config.kinds:
-            word, _, phrases = kind.lower().partition(":")
-            rows = {row for row, c in enumerate(index.chunks) if word.strip() in f"{c.doc_id} {c.title}".lower()}
-            self.kinds.append(([p.strip() for p in phrases.split(",") if p.strip()], rows))
+        self.kinds = [
+            (phrases, {row for row, c in enumerate(index.chunks) if word in f"{c.doc_id} {c.title}".lower()})
+            for word, phrases in self.config.parsed_kinds()
+        ]
 
     def combine(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
         """The first-stage ranking: the keyword and dense rankings fused as `search` configures."""
