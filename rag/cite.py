@@ -119,9 +119,9 @@ def labels_match(sentence: str, passage: str) -> bool:
     if not labelled:
         return True
     passage = unicodedata.normalize("NFKC", passage).replace("*", "")
-    held = [passage[s:e] for s, e in sentences(passage)]
+    held = [(passage[s:e].lower(), _numbers(passage[s:e])) for s, e in sentences(passage)]
     return all(
-        any(label.lower() in p.lower() and number.replace(",", "") in _numbers(p) for p in held)
+        any(label.lower() in text and number.replace(",", "") in figures for text, figures in held)
         for label, number in labelled
     )
 
