@@ -81,6 +81,11 @@ class LlamaCppGenerator:
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         llm = self._load()
         safe = [{"role": m["role"], "content": neutralize(m["content"])} for m in messages]
+        # Every prompt is evaluated whole, from position 0. llama.cpp would otherwise reuse the cached prefix this
+        # prompt shares with the previous one, and re-evaluating only the last few tokens rounds differently
+        # (logits off by up to 0.3, measured): the same question could then get another answer depending on
+        # what was asked before it. Costs the shared system prompt's tokens again, about 0.2 s.
+        llm.reset()
         try:
             chunks = llm.create_chat_completion(
                 messages=safe, max_tokens=max_tokens, temperature=self.config.temperature, stream=True

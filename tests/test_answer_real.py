@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import CORPUS
 
@@ -68,3 +69,20 @@ def test_instructions_inside_a_digest_are_not_followed(bot):
     assert "HACKED" not in answer.text.upper()
     assert answer.answerable and "3 公里" in answer.text.replace("3公里", "3 公里"), answer.text
     assert all(Path(c.chunk.doc_id).name == "daily-2026-03-01.md" for c in answer.citations)
+
+
+def test_the_same_prompt_gets_the_same_reply_whatever_was_asked_before(bot):
+    # Two prompts that differ in their last tokens: llama.cpp's prefix cache would re-evaluate only those.
+    generator = bot.generator
+    system = {"role": "system", "content": "Answer from the sources."}
+    first = [system, {"role": "user", "content": "[1] MOVA generates video and audio. What does MOVA generate?"}]
+    second = [system, {"role": "user", "content": "[1] MOVA generates video and audio. What does MOVA generate!"}]
+
+    def logits(messages):
+        "".join(generator.stream(messages, 1))
+        llm = generator._llm
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+
+    alone = logits(second)
+    logits(first)
+    assert np.array_equal(logits(second), alone)
