@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence, Set
+from collections.abc import Callable, Container, Iterator, Sequence, Set
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -362,6 +362,16 @@ def coverage(question: str, hits: list[Hit]) -> float:
     return max((len(terms & set(tokenize(h.chunk.embed_text or h.chunk.text))) / len(terms) for h in hits), default=0.0)
 
 
+def unseen(question: str, vocabulary: Container[str]) -> float:
+    """The share of the question's terms that occur in no indexed chunk (0 for a question without terms).
+
+    A question most of whose words no digest ever uses ("红烧肉怎么做才好吃？", "Who painted the Mona Lisa?") is
+    about something the digests do not cover, however close e5's crowded cosines put it to some passage.
+    """
+    terms = set(tokenize(question))
+    return sum(t not in vocabulary for t in terms) / len(terms) if terms else 0.0
+
+
 class Assistant:
     """Retrieves, generates and checks citations; `stream` feeds a chat page, `ask` a script.
 
@@ -435,7 +445,9 @@ class Assistant:
         top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
         logger.info("best dense similarity %.3f, term coverage %.2f", similarity, covered)
         c = self.answer_config
-        if not top or (covered < c.min_coverage and similarity < c.min_similarity):
+        strange = unseen(query, self.retriever.index.keyword.vocab)
+        if not top or strange >= c.max_unseen or (covered < c.min_coverage and similarity < c.min_similarity):
+            logger.info("declined before generating: %.2f of the question's terms are in no digest", strange)
             yield self._decline(question, query, lang, top)
             return
 
@@ -501,8 +513,15 @@ class Assistant:
         def embedded(sentence: str) -> np.ndarray:
             return embedder.embed_queries([sentence])[0]
 
+        # e5-small puts any two Chinese texts at a cosine near the threshold (an off-topic Chinese question
+        # reaches 0.83-0.85 to some passage), so for a Chinese sentence about a Chinese passage only the shared
+        # terms count: the cosine vouches across languages and for OCR'd text, whose terms are garbled.
+        chinese = [language(p.shown) == "zh" for p in passages]
+
         def similarity(sentence: str, _passages: list[str]) -> list[float]:
-            return [float(x) for x in vectors @ embedded(sentence)]
+            cosines = vectors @ embedded(sentence)
+            both = language(sentence) == "zh"
+            return [-1.0 if both and zh else float(x) for x, zh in zip(cosines, chinese, strict=True)]  # no vote
 
         def check(text: str) -> cite.Checked:
             return cite.check(text, given, c.support, similarity, c.similarity, question=query)

@@ -19,6 +19,7 @@ from rag.answer import (
     language,
     legible,
     quote,
+    unseen,
 )
 from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
@@ -159,6 +160,26 @@ def test_an_off_topic_question_is_declined_without_generating(corpus, tmp_path, 
     bot = assistant(corpus, tmp_path, embedder, lambda m: "unused", min_similarity=0.99)
     answer = bot.ask("How do I bake sourdough bread?")
     assert not answer.answerable and bot.generator.prompts == []
+
+
+def test_a_question_in_words_no_digest_uses_is_declined_without_generating(corpus, tmp_path, embedder):
+    # min_similarity=0: the retrieval gate lets everything through, so only the question's unseen words decline.
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "VidGen 可以生成长达 10 分钟的视频[1]。", min_similarity=0.0)
+    answer = bot.ask("红烧肉怎么做才好吃？")
+    assert not answer.answerable and answer.text == DECLINE["zh"] and bot.generator.prompts == []
+    assert bot.ask("VidGen 能生成多长的视频？").answerable and len(bot.generator.prompts) == 1
+    assert unseen("红烧肉怎么做才好吃？", {"视频"}) == 1.0 and unseen("VidGen 视频", {"视频"}) == 0.5
+    assert unseen("?", set()) == 0.0
+
+
+def test_the_embedders_cosine_does_not_vouch_for_a_chinese_sentence_about_a_chinese_passage(corpus, tmp_path, embedder):
+    # Any cosine passes here; the Chinese claim shares no term with the Chinese passage beyond the question's.
+    invented = "VidGen 的视频来自亚马逊河流域的航拍[1]。"
+    bot = assistant(corpus, tmp_path, embedder, lambda m: invented, similarity=0.0)
+    assert not bot.ask("VidGen 的视频是从哪里来的？").answerable
+    # Across languages the cosine still counts (English answers cite Chinese passages).
+    bot = assistant(corpus, tmp_path / "en", embedder, lambda m: "VidGen makes long videos [1].", similarity=0.0)
+    assert bot.ask("What does VidGen make?").answerable
 
 
 def test_a_follow_up_is_rewritten_before_retrieval(corpus, tmp_path, embedder):
