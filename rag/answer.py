@@ -12,6 +12,7 @@ import numpy as np
 
 from rag import cite
 from rag.chunk import headings
+from rag.cite import CJK, language
 from rag.config import AnswerConfig, GenerateConfig
 from rag.generate import Generator, Message
 from rag.keyword import tokenize
@@ -81,8 +82,6 @@ _ASKING = re.compile(
 )
 _HISTORY_TURNS = 2
 _HISTORY_CHARS = 300
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
 # An English-only OCR engine reads a Chinese page as runs of Latin junk ("B % 7: Qwen—3-Embedding #£ % MTEB").
 # The model copied such junk into its answers, so it reads junk lines with the junk cut out (see `legible`).
 _FIGURE = re.compile(r"[(\[]?[-+~]?\d[\d.,:/%x×-]*[)\]]?[.,;:%]?")
@@ -90,16 +89,11 @@ _LOWER_PAIR = re.compile(r"[a-z]{2}")
 _WORD_CHARS = "-_.@/"
 
 
-def language(text: str) -> str:
-    """Returns "zh" when Chinese characters outnumber Latin words (names like MOVA do not make it English)."""
-    return "zh" if len(_CJK.findall(text)) > len(_LATIN_WORD.findall(text)) else "en"
-
-
 def _readable(token: str) -> bool | None:
     """True for a figure, Chinese or a word with two lower-case letters in a row; None for punctuation."""
     if not any(c.isalnum() for c in token):
         return None
-    if _CJK.search(token) or _FIGURE.fullmatch(token):
+    if CJK.search(token) or _FIGURE.fullmatch(token):
         return True
     core = token.strip(".,;:()[]\"'“”")
     odd = sum(not (c.isalnum() or c in _WORD_CHARS) for c in core)
@@ -112,7 +106,7 @@ def _is_junk(line: str) -> bool:
     Lines with Chinese characters and Markdown table rows ("| Model | MTEB | HLE |") are never junk.
     """
     judged = [k for k in map(_readable, line.split()) if k is not None]
-    if len(_CJK.findall(line)) >= 2 or line.lstrip().startswith("|") or len(judged) < 4:
+    if len(CJK.findall(line)) >= 2 or line.lstrip().startswith("|") or len(judged) < 4:
         return False
     return sum(judged) < len(judged) / 2
 
@@ -513,15 +507,8 @@ class Assistant:
         def embedded(sentence: str) -> np.ndarray:
             return embedder.embed_queries([sentence])[0]
 
-        # e5-small puts any two Chinese texts at a cosine near the threshold (an off-topic Chinese question
-        # reaches 0.83-0.85 to some passage), so for a Chinese sentence about a Chinese passage only the shared
-        # terms count: the cosine vouches across languages and for OCR'd text, whose terms are garbled.
-        chinese = [language(p.shown) == "zh" for p in passages]
-
         def similarity(sentence: str, _passages: list[str]) -> list[float]:
-            cosines = vectors @ embedded(sentence)
-            both = language(sentence) == "zh"
-            return [-1.0 if both and zh else float(x) for x, zh in zip(cosines, chinese, strict=True)]  # no vote
+            return [float(x) for x in vectors @ embedded(sentence)]
 
         def check(text: str) -> cite.Checked:
             return cite.check(text, given, c.support, similarity, c.similarity, question=query)

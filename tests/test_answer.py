@@ -176,6 +176,7 @@ def test_the_embedders_cosine_does_not_vouch_for_a_chinese_sentence_about_a_chin
     # Any cosine passes here; the Chinese claim shares no term with the Chinese passage beyond the question's.
     invented = "VidGen 的视频来自亚马逊河流域的航拍[1]。"
     bot = assistant(corpus, tmp_path, embedder, lambda m: invented, similarity=0.0)
+    bot.config = GenerateConfig(passages=1, passage_tokens=400)  # the VidGen passage alone
     assert not bot.ask("VidGen 的视频是从哪里来的？").answerable
     # Across languages the cosine still counts (English answers cite Chinese passages).
     bot = assistant(corpus, tmp_path / "en", embedder, lambda m: "VidGen makes long videos [1].", similarity=0.0)
