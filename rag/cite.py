@@ -207,14 +207,14 @@ def check(
     A passage supports a sentence when it holds every number of the sentence and every name the question
     does not hold, and either a `threshold` share of its terms or, through `similarity` (e.g. the
     embedder's cosine, which works across languages), at least `min_similarity` (not for a Chinese sentence
-    about a Chinese passage: they must share terms). A marker stays when its
+    about a passage with Chinese text: they must share terms). A marker stays when its
     passage supports the sentence. An out-of-range or unsupported marker is re-pointed to the passage that
     supports the sentence best, or dropped when none does; a sentence with no marker gets one the same way.
     Sentences no passage supports are reported. The terms a sentence shares with `question` do not count as
     support when it has others.
     """
     known = frozenset(tokenize(question))
-    chinese = [language(p) == "zh" for p in passages]
+    chinese = [bool(CJK.search(p)) for p in passages]  # the OCR'd weekly has none
     out: list[str] = []
     cited: dict[int, list[str]] = {}
     unsupported: list[str] = []
@@ -232,7 +232,7 @@ def check(
         lexical = [support(sentence, p, known) for p in passages]
         semantic = similarity(strip_markers(sentence), list(passages)) if similarity else [0.0] * len(passages)
         # e5-small puts almost any two Chinese texts near the threshold (off-topic Chinese questions reach
-        # 0.83-0.85 to some passage): between a Chinese sentence and a Chinese passage only shared terms count.
+        # 0.83-0.85 to some passage): a Chinese sentence must share terms with a passage holding Chinese text.
         votes = [not (zh and language(sentence) == "zh") for zh in chinese]
         ok = [
             lex >= threshold or (vote and sim >= min_similarity and details_match(sentence, p, known))
