@@ -69,9 +69,12 @@ REWRITE = (
     "the last message. Reply with the question only."
 )
 # Words that point back into the conversation; a question without them is taken as standalone (a 0.5B model
-# asked to rewrite a complete question tends to turn it into a statement). "这期日报", "这份周报" name the digest.
+# asked to rewrite a complete question tends to turn it into a statement). "这期日报", "这份周报" name the digest;
+# "应该" (should), "尤其" (especially), "其他" (other) point nowhere.
 _FOLLOW_UP = re.compile(
-    r"[它其该那此]|这(?![期份])|\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.IGNORECASE
+    r"[它那此]|(?<![应])该|(?<![尤极])其(?!他)|这(?![期份])|"
+    r"\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her)\b",
+    re.IGNORECASE,
 )
 # A rewrite must still ask something: asked to rewrite, the 0.5B default model sometimes answers instead
 # ("What is NanoQuant and how small does it make a 70B model?" came back as "NanoQuant is a small 70B model.").

@@ -203,6 +203,14 @@ def test_this_issue_of_a_digest_points_at_no_earlier_turn(corpus, tmp_path, embe
     assert answer.query == "这期日报里哪些论文做视频生成?" and len(bot.generator.prompts) == 1  # no rewrite asked
 
 
+@pytest.mark.parametrize("question", ["VidGen 应该用多少张 GPU 训练？", "其他论文也生成视频吗？", "尤其是 VidGen 呢？"])
+def test_words_that_point_nowhere_make_no_follow_up(corpus, tmp_path, embedder, question):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "VidGen 可以生成长达 10 分钟的视频[1]。")
+    answer = bot.ask(question, history=[("MathRL 是什么？", "MathRL 是一种数学强化学习方法[1]。")])
+    assert answer.query == question.replace("？", "?")
+    assert not any("Standalone question" in prompt[-1]["content"] for prompt in bot.generator.prompts)
+
+
 STATEMENT = "MathRL is a reinforcement learning method."
 VIDGEN = "What is VidGen and how long can it make a video?"
 
