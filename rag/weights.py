@@ -153,24 +153,39 @@ def load_causal_lm(setting: str, name: str, device: str) -> tuple[Any, Any, str]
 
     Args:
         setting: The config section naming the model ("generate", "rerank"), for the error message.
+        name: A hub name, a local folder, a .gguf file or the default generator's name. transformers
+            dequantizes a GGUF to float32 on every load (about 25 s for the default one on 2 cores).
         device: "" picks a GPU when there is one, else the CPU.
 
     Returns:
         (model in eval mode on the device, tokenizer, device).
 
     Raises:
-        ModelFileError: The model is neither a local folder nor in the Hugging Face cache (when offline).
+        ModelFileError: The model is neither a local folder nor in the Hugging Face cache (when offline), or
+            a GGUF without the `gguf` and `accelerate` packages transformers reads it with.
     """
     offline = hub_offline()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from rag.config import DEFAULT_GENERATOR
+
+    source: dict[str, Any] = {"pretrained_model_name_or_path": name}
+    if name == DEFAULT_GENERATOR or name.endswith(".gguf"):
+        path = gguf_file(name, f"{setting}.model")
+        missing = [m for m in ("gguf", "accelerate") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ModelFileError(
+                f"{setting}.backend = transformers reads {path.name} only with {' and '.join(missing)} installed: "
+                f"pip install {' '.join(missing)} (or use {setting}.backend = llama-cpp)"
+            )
+        source = {"pretrained_model_name_or_path": path.parent, "gguf_file": path.name}
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     logger.info("loading %s model %s on %s", setting, name, device)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=offline)
+        tokenizer = AutoTokenizer.from_pretrained(**source, local_files_only=offline)
         dtype = torch.float32 if device == "cpu" else "auto"
-        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=offline, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(**source, local_files_only=offline, dtype=dtype)
     except (OSError, ValueError) as e:
         raise ModelFileError(
             f"cannot load {setting}.model '{name}' ({str(e).splitlines()[0]}); with {setting}.backend = "

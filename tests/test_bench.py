@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,26 @@ def test_quick_bench_writes_sane_figures(tmp_path: Path):
         assert pipelines["langchain"]["build_s"] > 0
         assert result["baseline"]["ratios"]["ours / langchain"]["build_s"] > 0
     assert all(isinstance(t["met"], bool) for t in result["targets"]) and len(result["targets"]) >= 6
+
+
+@pytest.mark.slow
+def test_generator_bench_times_both_backends_on_the_same_prompts(tmp_path: Path):
+    """bench/generators.py on one question: llama.cpp and transformers both read the default GGUF."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_INDEX__DIR": str(tmp_path / "index")}
+    rag = str(Path(sys.executable).parent / "rag")
+    built = subprocess.run([rag, "index"], env=env, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    out = tmp_path / "generators.json"
+    command = [sys.executable, str(BENCH / "generators.py"), "--questions", "1", "--json", str(out)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "decoding, tokens/s p50" in run.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    llama, hf = result["runs"]
+    assert (llama["backend"], hf["backend"]) == ("llama-cpp", "transformers")
+    # One tokenizer, read from the same file: the same prompt has the same length under both.
+    assert llama["prompt_tokens_p50"] == hf["prompt_tokens_p50"] > 100
+    for r in (llama, hf):
+        assert r["load_s"] > 0 and r["tokens_per_s_p50"] > 0 and len(r["answers"]) == 1
+        assert 0 < r["prefill"]["p50_ms"] <= r["first_token"]["p50_ms"] <= r["answer"]["p50_ms"]
+    assert result["same_answer"] in (0, 1)

