@@ -24,8 +24,32 @@ _LIST_NUMBER = re.compile(r"^[ \t>#*-]*\d{1,2}[.)、](?=\s|\*|$)", re.MULTILINE)
 # A name: a Latin-script word with a capital or a figure after its first letter ("MIT", "HPSv3", "LatentChem",
 # "M1"); "Mac" or "Index" are words. Chinese characters around it do not hide it ("使用HPSv3打分").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]*[A-Z0-9][A-Za-z0-9]*(?![A-Za-z0-9])")
-# A figure with the metric named just before it: "WER of 0.922", "SIM 达到 0.922", "MMTEB: 70.58".
-_LABELLED = re.compile(rf"({_NAME.pattern})[\s)）]*(?:of|is|was|=|:|为|是|达到|达)?\s*({_NUMBER.pattern})")
+# Metrics spelled out, in either language, with their short names: "word error rate of 0.922" needs a WER
+# (or 词错误率) beside that figure in the passage, as "WER of 0.922" does.
+_METRICS = [
+    ("wer", "word error rate", "词错误率", "字错误率"),
+    ("cer", "character error rate", "字符错误率"),
+    ("sim", "similarity", "相似度"),
+    ("ppl", "perplexity", "困惑度"),
+    ("acc", "accuracy", "准确率", "正确率", "精度"),
+    ("success rate", "成功率"),
+    ("win rate", "胜率"),
+    ("recall", "召回率"),
+    ("precision", "精确率"),
+    ("latency", "延迟", "时延"),
+    ("throughput", "吞吐量", "吞吐"),
+]
+_ALIASES = {word: group for group in _METRICS for word in group}
+_METRIC = (
+    "(?i:"
+    + "|".join(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])" for w in sorted(_ALIASES, key=len, reverse=True))
+    + ")"
+)
+# A figure with the metric named just before it: "WER of 0.922", "SIM 达到 0.922", "MMTEB: 70.58",
+# "perplexity reaches 20.11".
+_LABELLED = re.compile(
+    rf"({_METRIC}|{_NAME.pattern})[\s)）]*(?:of|is|was|reaches|reached|=|:|为|是|达到|达)?\s*({_NUMBER.pattern})"
+)
 _END_PUNCT = "。！？.!?；;：:，,"
 # A figure's unit, in either language: "42,000 parameters" is not what "42,000 小时" (hours) says. Units
 # outside these groups, and figures with none, are not compared.
@@ -129,7 +153,11 @@ def labels_match(sentence: str, passage: str) -> bool:
     passage = unicodedata.normalize("NFKC", passage).replace("*", "")
     held = [(passage[s:e].lower(), _numbers(passage[s:e])) for s, e in sentences(passage)]
     return all(
-        any(label.lower() in text and number.replace(",", "") in figures for text, figures in held)
+        any(
+            any(name in text for name in _ALIASES.get(label.lower(), (label.lower(),)))
+            and number.replace(",", "") in figures
+            for text, figures in held
+        )
         for label, number in labelled
     )
 

@@ -68,6 +68,14 @@ def test_a_figure_labelled_with_another_metric_is_not_supported():
     assert support("SoulX-Singer achieves a **WER** of **0.922**.", passage) == 0.0  # 0.922 is the SIM
     assert support("SoulX-Singer 的 SIM 达到 0.922。", passage) > 0.5
     assert support("SoulX-Singer reaches 0.922 in SIM.", passage) > 0  # no label just before the figure
+    # A metric spelled out is the same metric, in either language.
+    assert support("SoulX-Singer achieves a word error rate of 0.922.", passage) == 0.0
+    assert support("SoulX-Singer 的词错误率为 0.922。", passage) == 0.0
+    assert support("SoulX-Singer has a similarity of 0.922.", passage) > 0.5
+    assert support("SoulX-Singer 的相似度达到 0.922。", passage) > 0.5
+    speed = "NanoQuant 在单卡上的吞吐量达到 20.11 tokens/s。"
+    assert not cite.labels_match("Its perplexity reaches 20.11 tokens/s.", speed)
+    assert cite.labels_match("Its throughput reaches 20.11 tokens/s.", speed)
     table = "MMTEB 70.58 69.45\nMTEB (en v2) 75.22 74.60"  # OCR'd table rows: one line each
     assert cite.labels_match("MTEB (en v2) 75.22", table) and not cite.labels_match("MMTEB 75.22", table)
 
