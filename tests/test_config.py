@@ -1,6 +1,9 @@
+import os
+from pathlib import Path
+
 import pytest
 
-from rag.config import load_config
+from rag.config import Config, load_config
 from rag.errors import ConfigError
 
 
@@ -46,3 +49,15 @@ def test_bad_env_value(monkeypatch):
 def test_missing_file():
     with pytest.raises(ConfigError, match="not found"):
         load_config("no/such.toml")
+
+
+def test_the_profile_files_load(monkeypatch):
+    """configs/offline.toml spells out the defaults; configs/full.toml names the full-size models."""
+    for key in [k for k in os.environ if k.startswith("RAG_")]:
+        monkeypatch.delenv(key)
+    configs = Path(__file__).resolve().parent.parent / "configs"
+    assert load_config(configs / "offline.toml") == Config()
+    full = load_config(configs / "full.toml")
+    assert full.embed.model == "Qwen/Qwen3-Embedding-0.6B" and full.index.dir != Config().index.dir
+    assert (full.rerank.backend, full.rerank.model) == ("transformers", "Qwen/Qwen3-Reranker-0.6B")
+    assert (full.generate.backend, full.generate.model) == ("transformers", "Qwen/Qwen2.5-1.5B-Instruct")
