@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,20 @@ class ScriptedGenerator:
             yield text[i : i + 3]
 
 
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Runs `rag ARGS...` in-process; returns (exit code, stdout, stderr)."""
+    from rag import cli
+
+    monkeypatch.setattr(sys, "argv", ["rag", *args])
+    try:
+        cli.run()
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder()
@@ -105,6 +120,52 @@ def real_embedder_session():
 @pytest.fixture
 def real_embedder(real_embedder_session):
     return real_embedder_session
+
+
+# A minimal Qwen-style chat template for the tiny chat models.
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
+
+
+def save_tiny_chat_lm(root: Path, words: list[str], chat_template: str | None = None) -> Path:
+    """Saves a tiny random `Qwen3ForCausalLM` with Qwen's chat control tokens (and `chat_template` when given)."""
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    save_tiny_qwen3(
+        root,
+        [*specials, "<unk>", "<", "|", ">", *words],
+        "Qwen3ForCausalLM",
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=specials[1:],
+    )
+    if chat_template:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(root)
+        tokenizer.chat_template = chat_template
+        tokenizer.save_pretrained(root)
+    return root
+
+
+def save_tiny_embedder(root: Path, words: list[str]) -> Path:
+    """Saves a tiny random Qwen3 embedder (last-token pooling, normalized) as a sentence-transformers folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
+
+    save_tiny_qwen3(
+        root / "hf",
+        ["<|endoftext|>", "<unk>", *words],
+        "Qwen3Model",
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        padding_side="left",
+    )
+    transformer = models.Transformer(str(root / "hf"))
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
+    return root / "st"
 
 
 def save_tiny_qwen3(root: Path, tokens: list[str], model_class: str, **tokenizer_kwargs) -> Path:

@@ -1,10 +1,10 @@
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from rag import cli, pipeline
+from rag import pipeline
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -15,17 +15,7 @@ def rag(monkeypatch, tmp_path, corpus, embedder, capsys):
     monkeypatch.setenv("RAG_RERANK__BACKEND", "none")
     monkeypatch.setattr(pipeline, "make_embedder", lambda config: embedder)
 
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["rag", *args])
-        try:
-            cli.run()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return lambda *args: run_cli(monkeypatch, capsys, *args)
 
 
 def test_index_then_search_json(rag):

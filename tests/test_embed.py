@@ -8,30 +8,15 @@ import pytest
 from rag.config import EmbedConfig
 from rag.embed import SentenceTransformerEmbedder
 from rag.errors import ModelFileError
-from tests.conftest import save_tiny_qwen3
+from tests.conftest import save_tiny_embedder
 
 QWEN_PROMPT = "Instruct: Given a question, retrieve passages that answer it\nQuery:"
 
 
 @pytest.fixture(scope="module")
 def tiny_qwen3(tmp_path_factory) -> Path:
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer import modules as models
-
-    root = tmp_path_factory.mktemp("tiny-qwen3")
     words = "instruct given a question retrieve passages that answer it query : video generation 视 频 生 成 model"
-    save_tiny_qwen3(
-        root / "hf",
-        ["<|endoftext|>", "<unk>", *words.split()],
-        "Qwen3Model",
-        eos_token="<|endoftext|>",
-        pad_token="<|endoftext|>",
-        padding_side="left",
-    )
-    transformer = models.Transformer(str(root / "hf"))
-    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
-    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
-    return root / "st"
+    return save_tiny_embedder(tmp_path_factory.mktemp("tiny-qwen3"), words.split())
 
 
 def test_qwen3_style_model_through_the_same_path(tiny_qwen3):

@@ -9,37 +9,14 @@ import pytest
 from rag.config import GenerateConfig
 from rag.errors import ModelFileError
 from rag.generate import TransformersGenerator, make_generator
-from tests.conftest import save_tiny_qwen3
+from tests.conftest import CHAT_TEMPLATE, save_tiny_chat_lm
 
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WORDS = ["system", "user", "assistant", "answer", "the", "question", "video", "audio", "[1]", "视", "频"]
-TEMPLATE = (
-    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
-)
-
-
-def tiny(root: Path, template: str | None) -> Path:
-    save_tiny_qwen3(
-        root,
-        [*SPECIALS, "<unk>", "<", "|", ">", *WORDS],
-        "Qwen3ForCausalLM",
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=SPECIALS[1:],
-    )
-    if template:
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(root)
-        tokenizer.chat_template = template
-        tokenizer.save_pretrained(root)
-    return root
 
 
 @pytest.fixture(scope="module")
 def tiny_chat(tmp_path_factory) -> Path:
-    return tiny(tmp_path_factory.mktemp("tiny-chat"), TEMPLATE)
+    return save_tiny_chat_lm(tmp_path_factory.mktemp("tiny-chat"), WORDS, CHAT_TEMPLATE)
 
 
 MESSAGES = [{"role": "system", "content": "answer the question"}, {"role": "user", "content": "video audio 视 频"}]
@@ -80,6 +57,6 @@ def test_a_control_token_inside_a_message_is_no_control_token(tiny_chat, monkeyp
 
 def test_a_model_without_a_chat_template_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    plain = tiny(tmp_path / "plain", None)
+    plain = save_tiny_chat_lm(tmp_path / "plain", WORDS)
     with pytest.raises(ModelFileError, match="has no chat template; pick an instruct/chat model"):
         TransformersGenerator(GenerateConfig(backend="transformers", model=str(plain))).count_tokens("video")
