@@ -374,6 +374,8 @@ def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
             if wrong or (q.answerable and not row["answer_hit"]):
                 typer.echo(f"  {q.id} {'declined' if row['declined'] else 'answered'}: {q.question}")
                 typer.echo(f"      -> {answer.text}  (gold: {' / '.join(q.answers) or 'decline'})")
+            if not row["declined"] and not row["in_language"]:
+                typer.echo(f"  {q.id} answered in another language: {q.question}\n      -> {answer.text}")
     return figures
 
 
@@ -385,7 +387,8 @@ def _print_answer_figures(f: dict) -> None:
             f"evidence among the citations   {f['evidence_cited']:.3f}\n"
             f"unanswerable declined          {f['declined_unanswerable']:.3f}  (of {f['unanswerable']})\n"
             f"answerable wrongly declined    {f['declined_answerable']:.3f}\n"
-            f"sentences with a citation      {f['supported_sentences']:.3f}"
+            f"sentences with a citation      {f['supported_sentences']:.3f}\n"
+            f"in the question's language     {f['in_language']:.3f}  (of {f['answered']} answered)"
         )
     typer.echo(
         f"first token p50 {f['first_token_ms']['p50']:.0f} ms, p95 {f['first_token_ms']['p95']:.0f} ms; "

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.answer import QUOTE
+from rag.cite import CJK
 from rag.errors import InputError
 from rag.types import Answer, Chunk
 
@@ -216,8 +218,16 @@ def score_list(q: Question, a: Answer) -> dict:
     return {"id": q.id, "items": len(q.items), "named": named, "extra": extra, "declined": not a.answerable}
 
 
+def in_language(answer: Answer) -> bool:
+    """True when the model's own words (a quote after them left out) are in the question's language: an answer
+    to a Chinese question holds a Chinese character, an answer to an English question none ("64 张 GPU")."""
+    own = answer.text.split(f"\n\n{QUOTE[answer.lang]}")[0]
+    return bool(CJK.search(own)) == (answer.lang == "zh")
+
+
 def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> tuple[dict[str, float], list[dict]]:
-    """Answer figures: gold answer string present, evidence cited, declining right and wrong, supported sentences.
+    """Answer figures: gold answer string present, evidence cited, declining right and wrong, supported sentences,
+    answers in the question's language.
 
     List questions (with `items`) are scored apart: the share of their items named, and how many papers their
     answers cite that are not items.
@@ -243,6 +253,7 @@ def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> t
                 and first_hit_rank(q.evidence, [c.chunk.text for c in a.citations]) is not None,
                 "sentences": a.sentences,
                 "supported": a.sentences - len(a.unsupported),
+                "in_language": a.answerable and in_language(a),
             }
         )
     lists = [r for r in rows if "items" in r]
@@ -263,6 +274,8 @@ def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> t
         "declined_unanswerable": share(unanswerable, "declined"),
         "declined_answerable": share(answerable, "declined"),
         "supported_sentences": sum(r["supported"] for r in said) / sentences if sentences else 0.0,
+        "answered": len(said),
+        "in_language": share(said, "in_language"),
     }
     if lists:
         figures["lists"] = len(lists)
