@@ -220,9 +220,14 @@ def score_list(q: Question, a: Answer) -> dict:
 
 def in_language(answer: Answer) -> bool:
     """True when the model's own words (a quote after them left out) are in the question's language: an answer
-    to a Chinese question holds a Chinese character, an answer to an English question none ("64 张 GPU")."""
+    to an English question holds no Chinese character ("64 张 GPU" fails), an answer to a Chinese question no
+    English words without Chinese ones. Figures, names and the cited papers' titles fit either language."""
     own = answer.text.split(f"\n\n{QUOTE[answer.lang]}")[0]
-    return bool(CJK.search(own)) == (answer.lang == "zh")
+    for c in answer.citations:
+        own = own.replace(c.chunk.section, "")
+    if answer.lang == "en":
+        return not CJK.search(own)
+    return bool(CJK.search(own)) or not re.search(r"(?<![A-Za-z])[a-z]{2,}(?![A-Za-z])", own)
 
 
 def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> tuple[dict[str, float], list[dict]]:

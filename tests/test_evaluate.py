@@ -97,14 +97,18 @@ def test_list_questions_count_items_named_as_whole_words_and_other_papers_cited(
 
 
 def test_answers_in_the_question_language_are_counted_without_their_quote():
-    asked = [Question(f"q{i}", "q", answers=("x",)) for i in range(5)]
+    title = "X: A Model for Everything"
+    cited = (Citation(1, Chunk("c1", "daily", 0, 4, "text", "Daily", title), 0, 4),)
     answers = [
         Answer("MOVA 有多少参数？", "MOVA 有 32B 参数[1]。", True, sentences=1, lang="zh"),
         Answer("How many GPUs?", "64 张 NVIDIA A100 80G GPU [1]", True, sentences=1, lang="en"),  # a Chinese word
         Answer("What is X?", "X is a model [1].\n\nThe closest passage says: “X 是一个模型。”[1]", True, lang="en"),
-        Answer("X 是什么？", "X: A Model, 2026-02-10 [1]\n\n最相关的原文：“X 是一个模型。”[1]", True, lang="zh"),
+        Answer("哪篇论文？", f"{title}, 2026-02-10 [1]\n\n最相关的原文：“X 是一个模型。”[1]", True, cited, lang="zh"),
+        Answer("有多少条？", "373 [1]", True, lang="zh"),  # a figure, or a name, is in either language
+        Answer("X 是什么？", "X is a model for everything [1].", True, lang="zh"),
         Answer("Y 是什么？", "日报和周报里都没有找到这个问题的答案。", False, lang="zh"),  # declined: not counted
     ]
+    asked = [Question(f"q{i}", a.question, answers=("x",)) for i, a in enumerate(answers)]
     figures, rows = score_answers(asked, answers)
-    assert [r["in_language"] for r in rows] == [True, False, True, False, False]
-    assert figures["answered"] == 4 and figures["in_language"] == 0.5
+    assert [r["in_language"] for r in rows] == [True, False, True, True, True, False, False]
+    assert figures["answered"] == 6 and figures["in_language"] == 4 / 6
