@@ -392,13 +392,15 @@ class Assistant:
         self.rerank = rerank
         self.judge = judge
 
-    def retrieve(self, question: str) -> tuple[list[Hit], float, float]:
-        """Returns the final hits, the best dense similarity and the best passage's question-term coverage."""
+    def retrieve(self, question: str) -> tuple[list[Hit], float, float, np.ndarray]:
+        """Returns the final hits, the best dense similarity, the best passage's question-term coverage and the
+        question's embedding."""
         stages = self.retriever.stages([question], rerank=self.rerank)[0]
         wanted = max(self.config.passages, self.config.list_passages, self.retriever.config.k)
         hits = self.retriever.hits(stages.final(), wanted)
         similarity = stages.dense[0][1] if stages.dense else 0.0
-        return hits, similarity, coverage(question, hits[: self.config.passages])
+        vector = stages.vector if stages.vector is not None else self.retriever.embedder.embed_queries([question])[0]
+        return hits, similarity, coverage(question, hits[: self.config.passages]), vector
 
     def standalone(self, question: str, history: list[tuple[str, str]]) -> str:
         """Rewrites a follow-up ("它的参数量呢？") into a question that stands alone, using the last turns."""
@@ -437,7 +439,7 @@ class Assistant:
         question = clean_question(question)
         lang = language(question)
         query = clean_question(self.standalone(question, history or []))
-        hits, similarity, covered = self.retrieve(query)
+        hits, similarity, covered, asked = self.retrieve(query)
         listing = asks_for_list(query)
         top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
         logger.info("best dense similarity %.3f, term coverage %.2f", similarity, covered)
@@ -452,7 +454,6 @@ class Assistant:
             return self.generator.count_tokens(legible(text))
 
         embedder = self.retriever.embedder
-        asked = embedder.embed_queries([query])[0]
 
         def relevance(sentences: list[str]) -> Sequence[float]:
             return embedder.embed_passages([legible(s) for s in sentences]) @ asked

@@ -7,6 +7,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag import fuse, store
 from rag.config import RerankConfig, SearchConfig
 from rag.embed import Embedder
@@ -37,12 +39,14 @@ def clean_question(question: str) -> str:
 
 @dataclass(frozen=True)
 class Stages:
-    """Every stage's ranking for one question, as (row, score) lists; `reranked` is empty without a reranker."""
+    """Every stage's ranking for one question, as (row, score) lists; `reranked` is empty without a reranker.
+    `vector` is the question's embedding (None in keyword-only mode), for callers that compare it again."""
 
     keyword: fuse.Ranked
     dense: fuse.Ranked
     fused: fuse.Ranked
     reranked: fuse.Ranked
+    vector: np.ndarray | None = None
 
     def final(self) -> fuse.Ranked:
         return self.reranked or self.fused
@@ -120,7 +124,7 @@ class Retriever:
                 keyword = [(row, s) for row, s in keyword if row in rows][:depth]
             fused = self.combine(keyword, dense)
             reranked = self.rerank(question, fused) if rerank and self.reranker is not None and fused else []
-            results.append(Stages(keyword, dense, fused, reranked))
+            results.append(Stages(keyword, dense, fused, reranked, vectors[i] if vectors is not None else None))
         return results
 
     def named_rows(self, question: str) -> set[int] | None:

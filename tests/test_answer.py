@@ -49,6 +49,15 @@ def test_streamed_pieces_come_first_and_the_checked_answer_last(corpus, tmp_path
     assert answer.lang == "zh" and answer.unsupported == ()
 
 
+def test_the_question_is_embedded_once_per_answer(corpus, tmp_path, embedder, monkeypatch):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "VidGen 可以生成长达 10 分钟的视频[1]。")
+    asked = []
+    real = embedder.embed_queries
+    monkeypatch.setattr(embedder, "embed_queries", lambda texts: asked.extend(texts) or real(texts))
+    question = "哪个模型能生成 10 分钟的视频?"  # "？" would be searched as "?" (NFKC)
+    assert bot.ask(question).answerable and asked.count(question) == 1  # search's vector serves the excerpts too
+
+
 def test_a_claim_sharing_most_words_with_the_title_highlights_the_supporting_sentence(corpus, tmp_path, embedder):
     # The title line ("[1] VidGen: Long Video Generation, ...") shares more words with the English claim than
     # the Chinese sentence that backs it: the highlight is still that sentence, not the whole excerpt.
