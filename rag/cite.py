@@ -261,7 +261,8 @@ def check(
         semantic = similarity(strip_markers(sentence), list(passages)) if similarity else [0.0] * len(passages)
         # e5-small puts almost any two Chinese texts near the threshold (off-topic Chinese questions reach
         # 0.83-0.85 to some passage): a Chinese sentence must share terms with a passage holding Chinese text.
-        votes = [not (zh and language(sentence) == "zh") for zh in chinese]
+        in_chinese = language(sentence) == "zh"
+        votes = [not (zh and in_chinese) for zh in chinese]
         ok = [
             lex >= threshold or (vote and sim >= min_similarity and details_match(sentence, p, known))
             for lex, sim, vote, p in zip(lexical, semantic, votes, passages, strict=True)
