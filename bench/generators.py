@@ -75,6 +75,7 @@ def run_backend(backend: str, config: Any, retriever: Any, questions: list[str])
     from measure import Latency, rss_mb
 
     from rag import pipeline
+    from rag.evaluate import percentiles
     from rag.types import Answer
 
     config = dataclasses.replace(config, generate=dataclasses.replace(config.generate, backend=backend))
@@ -106,9 +107,9 @@ def run_backend(backend: str, config: Any, retriever: Any, questions: list[str])
         "first_token": dataclasses.asdict(Latency.of(first)),
         "answer": dataclasses.asdict(Latency.of(total)),
         "prefill": dataclasses.asdict(Latency.of([c.first_s for c in calls])),
-        "prompt_tokens_p50": sorted(c.prompt_tokens for c in calls)[len(calls) // 2],
-        "tokens_per_s_p50": round(sorted(rates)[len(rates) // 2], 1) if rates else None,
-        "generated_tokens_p50": sorted(c.tokens for c in calls)[len(calls) // 2],
+        "prompt_tokens_p50": int(percentiles([c.prompt_tokens for c in calls])["p50"]),
+        "tokens_per_s_p50": percentiles(rates)["p50"] if rates else None,
+        "generated_tokens_p50": int(percentiles([c.tokens for c in calls])["p50"]),
         "answers": answers,
     }
 
