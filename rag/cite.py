@@ -24,6 +24,7 @@ _LIST_NUMBER = re.compile(r"^[ \t>#*-]*\d{1,2}[.)、](?=\s|\*|$)", re.MULTILINE)
 # A name: a Latin-script word with a capital or a figure after its first letter ("MIT", "HPSv3", "LatentChem",
 # "M1"); "Mac" or "Index" are words. Chinese characters around it do not hide it ("使用HPSv3打分").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]*[A-Z0-9][A-Za-z0-9]*(?![A-Za-z0-9])")
+_PLURAL_ACRONYM = re.compile(r"^([A-Z][A-Z0-9]+)s$")  # "GPUs", "LLMs"
 # Metrics spelled out, in either language, with their short names: "word error rate of 0.922" needs a WER
 # (or 词错误率) beside that figure in the passage, as "WER of 0.922" does.
 _METRICS = [
@@ -164,9 +165,11 @@ def labels_match(sentence: str, passage: str) -> bool:
 
 def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
     """True when every name of the sentence occurs in the passage or is one of the `known` terms (the
-    question's): a small model asked what the digests do not say names a licence or a lab of its own."""
+    question's): a small model asked what the digests do not say names a licence or a lab of its own.
+    An acronym's plural names the acronym: "64 GPUs" is backed by "64 张 GPU"."""
     text = unicodedata.normalize("NFKC", passage).lower()
-    return all(name in known or name in text for name in map(str.lower, _NAME.findall(strip_markers(sentence))))
+    names = [_PLURAL_ACRONYM.sub(r"\1", name).lower() for name in _NAME.findall(strip_markers(sentence))]
+    return all(name in known or name in text for name in names)
 
 
 def details_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:

@@ -95,6 +95,13 @@ def test_restating_the_question_does_not_count_as_support():
     assert check(sentence, PASSAGES, 0.5, question=question).unsupported == (cite.strip_markers(sentence).strip(),)
 
 
+def test_an_acronyms_plural_names_the_acronym():
+    passage = "硬件需求：论文中训练使用了 64 张 NVIDIA A100 80G GPU。"
+    assert cite.names_match("Demo-ICL was trained on 64 GPUs.", passage, frozenset({"demo-icl", "icl"}))
+    assert not cite.names_match("Demo-ICL was trained on 64 TPUs.", passage, frozenset({"demo-icl", "icl"}))
+    assert not cite.names_match("It beats 3 LLMs.", passage)  # no LLM in the passage
+
+
 def test_a_name_missing_from_the_passage_is_not_supported_even_when_the_embedder_finds_it_close():
     sentence = "Aster is released under the MIT license [2]."
     assert support(sentence, PASSAGES[1]) == 0.0
