@@ -136,7 +136,7 @@ def _latency_questions(gold: list, count: int) -> list[str]:
     """dev.jsonl's questions, then the project's own gold questions, up to `count`."""
     from rag.evaluate import read_questions
 
-    own = ROOT / "eval" / "gold.jsonl"
+    own = ROOT / "eval" / "gold-tune.jsonl"
     extra = read_questions(own) if own.exists() else []
     questions = list(dict.fromkeys(q.question for q in [*gold, *extra]))
     return (questions * (1 + count // max(1, len(questions))))[:count]

@@ -1,6 +1,6 @@
 """The two generator backends on the default model, side by side: load time, time to first token, tokens/s.
 
-    python bench/generators.py                                   # 12 questions of eval/gold.jsonl, both backends
+    python bench/generators.py                                   # 12 questions of eval/gold-tune.jsonl, both backends
     python bench/generators.py --questions 1 --json /tmp/g.json  # about 2 minutes (tests/test_bench.py)
 
 Each backend answers the same questions through the whole assistant (retrieval, excerpts, citation checks,
@@ -137,7 +137,7 @@ def _p(latency: dict[str, float]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--qa", type=Path, default=ROOT / "eval" / "gold.jsonl", help="answerable questions come from here")
+    p.add_argument("--qa", type=Path, default=ROOT / "eval" / "gold-tune.jsonl", help="answerable questions come from here")
     p.add_argument("--questions", type=int, default=12, help="how many (default 12)")
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default both)")
     p.add_argument("--json", type=Path, default=ROOT / "docs" / "generators.json", help="where the figures go")

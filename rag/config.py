@@ -57,10 +57,10 @@ class SearchConfig:
     # "rrf" (reciprocal-rank fusion) or "weighted" (min-max normalized scores, dense_weight vs 1 - dense_weight).
     fusion: str = "weighted"
     rrf_k: int = 60
-    # 0.3 measured best on eval/gold.jsonl (fused hit@10 0.98 vs 0.96 at 0.4 and 0.91 at 0.5): the
+    # 0.3 measured best on eval/gold-*.jsonl (fused hit@10 0.98 vs 0.96 at 0.4 and 0.91 at 0.5): the
     # keyword stage, with its own ranking for names, is the stronger of the two on these digests.
     dense_weight: float = 0.3
-    # Rerank the fused hits with [rerank]. Its top-3 judgement lifts MRR@10 0.54 -> 0.61 on eval/gold.jsonl
+    # Rerank the fused hits with [rerank]. Its top-3 judgement lifts MRR@10 0.54 -> 0.61 on eval/gold-*.jsonl
     # for about 3 s a question on 2 cores (README). `rag eval --stages` always measures it.
     rerank: bool = True
     # Kinds of digest, each "word: phrases": a question holding one kind's phrases ("周报里...", "这期日报",
@@ -102,7 +102,7 @@ class RerankConfig:
     candidates: int = 3
     max_passage_tokens: int = 160
     # Final score: weight * reranker score + (1 - weight) * first-stage score, each min-max scaled over the
-    # candidates. 0.7 with 3 candidates measured best on eval/gold.jsonl (scripts/sweep.py --rerank).
+    # candidates. 0.7 with 3 candidates measured best on eval/gold-*.jsonl (scripts/sweep.py --rerank).
     weight: float = 0.7
     threads: int = 0
     device: str = ""

@@ -4,7 +4,7 @@ Prints the process's resident memory (VmRSS) and the Python heap (tracemalloc) e
 lines whose Python allocations grew most. A leak per request grows both without end; buffers that grow to
 the largest prompt seen (llama.cpp, torch) level off once every question has been asked once.
 
-    python scripts/memory_check.py --questions eval/gold.jsonl --asks 120
+    python scripts/memory_check.py --questions eval/gold-tune.jsonl --asks 120
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def rss_mb() -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold.jsonl", help="JSON lines with 'question'")
+    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold-tune.jsonl", help="JSON lines with 'question'")
     p.add_argument("--asks", type=int, default=120, help="answers to ask for, cycling through the questions")
     p.add_argument("--config", type=Path, help="a configuration file (default: the offline profile)")
     args = p.parse_args()

@@ -1,8 +1,8 @@
 """Compare first-stage and reranking settings on a gold file, loading each model once.
 
-    .venv/bin/python scripts/sweep.py eval/gold.jsonl            # fusion methods and weights
-    .venv/bin/python scripts/sweep.py eval/gold.jsonl --rerank   # reranker weight and candidate count
-    .venv/bin/python scripts/sweep.py eval/gold.jsonl --answers  # citation-check and decline thresholds
+    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl            # fusion methods and weights
+    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --rerank   # reranker weight and candidate count
+    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --answers  # citation-check and decline thresholds
 
 The reranker judges the top 10 fused hits of each question once; the combinations are computed from
 those scores, so every row sees the same judgements. Likewise the generator answers each question once

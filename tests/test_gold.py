@@ -1,4 +1,5 @@
-"""Validates eval/gold.jsonl: format, spread, and that every evidence string is really in its source file."""
+"""Validates the gold question sets (eval/gold-tune.jsonl + eval/gold-valid.jsonl, and eval/blind.jsonl): format,
+spread, and that every evidence string is really in its source file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-GOLD = REPO / "eval" / "gold.jsonl"
+# Each set, with the files it is made of and the pattern of its ids.
+SETS = {
+    "gold": (("gold-tune.jsonl", "gold-valid.jsonl"), r"g\d{3}"),
+    "blind": (("blind.jsonl",), r"b\d{3}"),
+}
 CORPUS = REPO / "corpus"
 KEYS = {"id", "question", "lang", "source", "evidence", "answers", "answerable", "kind"}
 KINDS = {"paper-title", "number", "fact", "cross-doc", "unanswerable"}
@@ -23,10 +28,26 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[*`]", "", text)).strip().lower()
 
 
-@pytest.fixture(scope="module")
-def rows() -> list[dict]:
-    lines = [line for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [json.loads(line) for line in lines]
+def read(name: str) -> list[dict]:
+    lines = (REPO / "eval" / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="module", params=sorted(SETS))
+def rows(request) -> list[dict]:
+    files, id_pattern = SETS[request.param]
+    out = [r for name in files for r in read(name)]
+    for r in out:
+        assert re.fullmatch(id_pattern, r.get("id", "")), (request.param, r.get("id"))
+    return out
+
+
+def test_tuning_and_validation_parts_are_disjoint_and_mixed():
+    tune, valid = read("gold-tune.jsonl"), read("gold-valid.jsonl")
+    assert not {r["id"] for r in tune} & {r["id"] for r in valid}
+    assert not {r["question"] for r in tune} & {r["question"] for r in valid}
+    for part in (tune, valid):  # each part has every kind and both languages
+        assert {r["kind"] for r in part} == KINDS and {r["lang"] for r in part} == LANGS
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +71,6 @@ def test_enough_unique_questions(rows):
 def test_keys_and_types(rows, sources):
     for r in rows:
         assert set(r) == KEYS, r.get("id")
-        assert isinstance(r["id"], str) and re.fullmatch(r"g\d{3}", r["id"]), r["id"]
         assert isinstance(r["question"], str) and r["question"].strip(), r["id"]
         assert r["lang"] in LANGS, r["id"]
         assert r["kind"] in KINDS, r["id"]
@@ -109,3 +129,13 @@ def test_list_questions_name_papers_of_the_corpus(sources):
         assert len(r["items"]) >= 2, r["id"]
         for spellings in r["items"]:  # every item is a paper of the source, under one of its spellings
             assert any(normalize(s) in sources[r["source"]] for s in spellings), (r["id"], spellings)
+
+
+def test_blind_set_mix():
+    """The blind set's make-up, as the answers issue asks for it."""
+    rows = read("blind.jsonl")
+    n = len(rows)
+    assert n >= 80
+    assert sum(r["lang"] == "en" for r in rows) >= 0.4 * n
+    assert sum(r["kind"] == "unanswerable" and r["source"] for r in rows) >= 0.1 * n  # near-misses: a real source
+    assert sum(r["source"] == "ai-weekly-2025-06-ocr.txt" for r in rows) >= 0.15 * n
