@@ -137,7 +137,9 @@ def _p(latency: dict[str, float]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--qa", type=Path, default=ROOT / "eval" / "gold-tune.jsonl", help="answerable questions come from here")
+    p.add_argument(
+        "--qa", type=Path, default=ROOT / "eval" / "gold-tune.jsonl", help="answerable questions come from here"
+    )
     p.add_argument("--questions", type=int, default=12, help="how many (default 12)")
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default both)")
     p.add_argument("--json", type=Path, default=ROOT / "docs" / "generators.json", help="where the figures go")

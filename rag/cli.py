@@ -195,6 +195,7 @@ def _answer_json(row_id: str, answer) -> dict:
             for c in answer.citations
         ],
         "unsupported": list(answer.unsupported),
+        "checks": list(answer.checks),
         "passages": [
             {"n": i, "chunk_id": h.chunk.chunk_id, "source": h.chunk.doc_id} for i, h in enumerate(answer.passages, 1)
         ],
@@ -277,6 +278,13 @@ def evaluate(
     answers: Annotated[
         bool, typer.Option("--answers", help="Also generate answers and measure them (slow: seconds a question).")
     ] = False,
+    ablate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ablate",
+            help="With --answers: measure again without this check of rag/policy.py (repeatable; 'all': each).",
+        ),
+    ] = None,
 ) -> None:
     """Measure retrieval accuracy (and with --answers, answer quality) on a gold question file."""
     from rag import pipeline
@@ -310,6 +318,10 @@ def evaluate(
         report[name], misses[name] = score_rankings(gold, rankings, retriever.index.chunks, relevant, cutoffs)
     if answers:
         report_answers = _evaluate_answers(gold, pipeline.open_assistant(config(), retriever=retriever), verbose)
+        if ablate:
+            report_answers["ablations"] = _ablate(gold, ablate)
+    elif ablate:
+        raise InputError("--ablate measures answers: add --answers")
     if plot:
         from rag.evaluate import plot_stages
 
@@ -339,30 +351,45 @@ def evaluate(
     )
     if answers:
         _print_answer_figures(report_answers)
+        for name, figures in report_answers.get("ablations", {}).items():
+            typer.secho(f"\nwithout {name}", bold=True)
+            _print_answer_figures(figures)
+
+
+def _replayed(assistant):
+    """The assistant with its generator and judge wrapped in `Replay`s (see rag/evaluate.py)."""
+    from rag.evaluate import Replay, ReplayJudge
+
+    assistant.generator = Replay(assistant.generator)
+    if assistant.judge is not None:
+        assistant.judge = ReplayJudge(assistant.judge)
+    return assistant
+
+
+def _answer(gold, assistant) -> tuple[dict, list[dict], list]:
+    """Answers every question as the chat would (streaming, one at a time) and scores the answers."""
+    from rich.progress import track
+
+    from rag.evaluate import answer_all, answer_figures, percentiles
+
+    answers, first_ms, total_ms = answer_all(assistant, gold, lambda qs: track(qs, "answering", transient=True))
+    figures, rows = answer_figures(gold, answers)
+    figures["first_token_ms"] = percentiles(first_ms)
+    figures["answer_ms"] = percentiles(total_ms)
+    return figures, rows, answers
 
 
 def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
-    """Answers every question as the chat would (streaming, one at a time) and scores the answers."""
-    from rich.progress import Progress
+    from rag.evaluate import Replay, percentiles
 
-    from rag.evaluate import percentiles, score_answers
-    from rag.types import Answer
-
-    results, first_ms, total_ms = [], [], []
     assistant.ask(gold[0].question)  # warm up: models load outside the timings
-    with Progress(transient=True) as progress:
-        for q in progress.track(gold, description="answering"):
-            started = time.perf_counter()
-            first = None
-            for event in assistant.stream(q.question):
-                first = first or 1000 * (time.perf_counter() - started)
-                if isinstance(event, Answer):
-                    results.append(event)
-            total_ms.append(1000 * (time.perf_counter() - started))
-            first_ms.append(first)
-    figures, rows = score_answers(gold, results)
-    figures["first_token_ms"] = percentiles(first_ms)
-    figures["answer_ms"] = percentiles(total_ms)
+    assistant = _replayed(assistant)
+    figures, rows, results = _answer(gold, assistant)
+    replay = assistant.generator
+    if isinstance(replay, Replay) and replay.prefill_ms:
+        figures["prefill_ms"] = percentiles(replay.prefill_ms)
+        figures["prompt_tokens_p50"] = sorted(replay.prompt_tokens)[len(replay.prompt_tokens) // 2]
+    state["replayed"] = assistant
     if verbose:
         for q, row, answer in zip(gold, rows, results, strict=True):
             if q.items:
@@ -373,10 +400,31 @@ def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
             wrong = row["declined"] if q.answerable else not row["declined"]
             if wrong or (q.answerable and not row["answer_hit"]):
                 typer.echo(f"  {q.id} {'declined' if row['declined'] else 'answered'}: {q.question}")
-                typer.echo(f"      -> {answer.text}  (gold: {' / '.join(q.answers) or 'decline'})")
+                typer.echo(f"      -> {answer.text}  (gold: {' / '.join(q.answers) or 'decline'}; {answer.checks})")
             if not row["declined"] and not row["in_language"]:
                 typer.echo(f"  {q.id} answered in another language: {q.question}\n      -> {answer.text}")
     return figures
+
+
+def _ablate(gold, names: list[str]) -> dict[str, dict]:
+    """Figures without each named check, replaying the replies of the measurement before (no timings)."""
+    import dataclasses
+
+    from rag.policy import CHECKS, validate
+
+    names = list(CHECKS) if names == ["all"] else names
+    validate(names)
+    replayed = state["replayed"]
+    kept = replayed.answer_config
+    out = {}
+    for name in names:
+        replayed.answer_config = dataclasses.replace(kept, skip=tuple(sorted({*kept.skip, name})))
+        figures, _, _ = _answer(gold, replayed)
+        for key in ("first_token_ms", "answer_ms"):
+            figures.pop(key)
+        out[name] = figures
+    replayed.answer_config = kept
+    return out
 
 
 def _print_answer_figures(f: dict) -> None:
@@ -390,10 +438,20 @@ def _print_answer_figures(f: dict) -> None:
             f"sentences with a citation      {f['supported_sentences']:.3f}\n"
             f"in the question's language     {f['in_language']:.3f}  (of {f['answered']} answered)"
         )
+    if "first_token_ms" in f:
+        typer.echo(
+            f"first token p50 {f['first_token_ms']['p50']:.0f} ms, p95 {f['first_token_ms']['p95']:.0f} ms; "
+            f"whole answer p50 {f['answer_ms']['p50']:.0f} ms, p95 {f['answer_ms']['p95']:.0f} ms"
+        )
     typer.echo(
-        f"first token p50 {f['first_token_ms']['p50']:.0f} ms, p95 {f['first_token_ms']['p95']:.0f} ms; "
-        f"whole answer p50 {f['answer_ms']['p50']:.0f} ms, p95 {f['answer_ms']['p95']:.0f} ms"
+        f"answer length p50 {f['answer_chars_p50']} characters; answers repeating a phrase {f['looping']}; "
+        f"checks fired: {', '.join(f'{k} {v}' for k, v in f['checks_fired'].items()) or 'none'}"
     )
+    if f.get("prefill_ms"):
+        typer.echo(
+            f"prefill p50 {f['prefill_ms']['p50']:.0f} ms, p95 {f['prefill_ms']['p95']:.0f} ms "
+            f"(prompt p50 {f['prompt_tokens_p50']} tokens)"
+        )
     if f.get("lists"):
         typer.echo(
             f"list questions: items named {f['list_items_named']:.3f} (of {f['lists']} questions), "

@@ -152,9 +152,13 @@ class AnswerConfig:
     # rerank.candidates <= generate.passages the judge would change only that order, for ~3 s more before
     # the first token.
     rerank: bool = False
-    # When the model's reply says nothing, the quote is the sentence the reranker's judge prefers among the
-    # embedder's this-many best (0: the embedder's best alone, ~1.7 s sooner).
+    # The passages' best sentence (quoted when the reply says nothing, or as the answer when the reply is set
+    # aside) is the one the reranker's judge prefers among the embedder's this-many best (0: the embedder's best).
     quote_candidates: int = 5
+    # Decline when the judge's P(yes) that the best sentence answers the question is below this (0: never).
+    min_answer: float = 0.0
+    # Checks of rag/policy.py switched off, by name (for measuring what each one is worth).
+    skip: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,9 @@ class Config:
                 raise ConfigError(f"generate.{name} must be >= 1, got {getattr(g, name)}")
         if g.context < 512:
             raise ConfigError(f"generate.context must be >= 512 tokens, got {g.context}")
-        for name in ("support", "similarity", "min_supported", "min_coverage", "min_similarity", "max_unseen"):
+        for name in (
+            "support", "similarity", "min_supported", "min_coverage", "min_similarity", "max_unseen", "min_answer"
+        ):
             if not 0.0 <= getattr(self.answer, name) <= 1.0:
                 raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")
         if self.answer.quote_candidates < 0:

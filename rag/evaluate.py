@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.answer import QUOTE
 from rag.cite import CJK
 from rag.errors import InputError
+from rag.policy import QUOTE
 from rag.types import Answer, Chunk
 
 DEFAULT_KS = (1, 3, 5, 10)
@@ -286,4 +287,115 @@ def score_answers(questions: Sequence[Question], answers: Sequence[Answer]) -> t
         figures["lists"] = len(lists)
         figures["list_items_named"] = sum(r["named"] for r in lists) / sum(r["items"] for r in lists)
         figures["list_extra_cited"] = sum(r["extra"] for r in lists) / len(lists)
+    return figures, rows
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share `hits / n` (how far one question set can be from the truth)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = hits / n
+    middle = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, middle - half), 3), round(min(1.0, middle + half), 3)
+
+
+_LOOPED = re.compile(r"(\S.{2,58}?)\1\1", re.DOTALL)
+
+
+def repeats_a_phrase(text: str) -> bool:
+    """True when the text writes a phrase (4-60 characters, with a letter or a Chinese character in it) three
+    times in a row: the mark of a decoding loop."""
+    return any(re.search(r"[A-Za-z\u4e00-\u9fff]", m.group(1)) for m in _LOOPED.finditer(text))
+
+
+class Replay:
+    """Wraps a generator so that a prompt asked again replays the reply it got (decoding is greedy, so the
+    model would write the same): measuring an answer without one check then costs no generation. The first
+    call of each prompt records its prefill time (the call to the first piece) and prompt length."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.replies: dict[str, list[str]] = {}
+        self.prefill_ms: list[float] = []
+        self.prompt_tokens: list[int] = []
+
+    @property
+    def id(self) -> str:
+        return self.generator.id
+
+    def count_tokens(self, text: str) -> int:
+        return self.generator.count_tokens(text)
+
+    def stream(self, messages, max_tokens: int):
+        key = json.dumps([messages, max_tokens], ensure_ascii=False)
+        if key in self.replies:
+            yield from self.replies[key]
+            return
+        pieces: list[str] = []
+        started = time.perf_counter()
+        for piece in self.generator.stream(messages, max_tokens):
+            if not pieces:
+                self.prefill_ms.append(1000 * (time.perf_counter() - started))
+                self.prompt_tokens.append(sum(self.count_tokens(m["content"]) for m in messages))
+            pieces.append(piece)
+            yield piece
+        self.replies[key] = pieces  # only a reply read to its end is replayed
+
+
+class ReplayJudge:
+    """Wraps a reranker's judge the same way: the same (question, sentences) replays its scores."""
+
+    def __init__(self, judge):
+        self.judge = judge
+        self.scores: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        key = (query, tuple(passages))
+        if key not in self.scores:
+            self.scores[key] = list(self.judge.score(query, list(passages)))
+        return self.scores[key]
+
+
+def answer_all(
+    assistant, questions: Sequence[Question], progress=None
+) -> tuple[list[Answer], list[float], list[float]]:
+    """Answers each question as the chat would (streaming, one at a time); returns the answers and the
+    milliseconds to the first piece and to the whole answer."""
+    answers, first_ms, total_ms = [], [], []
+    for q in progress(questions) if progress else questions:
+        started = time.perf_counter()
+        first = None
+        for event in assistant.stream(q.question):
+            first = first or 1000 * (time.perf_counter() - started)
+            if isinstance(event, Answer):
+                answers.append(event)
+        total_ms.append(1000 * (time.perf_counter() - started))
+        first_ms.append(first or total_ms[-1])
+    return answers, first_ms, total_ms
+
+
+def answer_figures(questions: Sequence[Question], answers: Sequence[Answer]) -> tuple[dict, list[dict]]:
+    """`score_answers` plus what a reader sees: the median answer's length, loops, and how often each check of
+    rag/policy.py fired; each share with its 95% interval over this set's questions."""
+    figures, rows = score_answers(questions, answers)
+    plain = [(q, a) for q, a in zip(questions, answers, strict=True) if not q.items]
+    said = [a for _, a in plain if a.answerable]
+    lengths = sorted(len(a.text) for a in said)
+    figures["answer_chars_p50"] = lengths[len(lengths) // 2] if lengths else 0
+    figures["looping"] = sum(repeats_a_phrase(a.text) for a in said)
+    fired: dict[str, int] = defaultdict(int)
+    for _, a in plain:
+        for name in set(a.checks):
+            fired[name] += 1
+    figures["checks_fired"] = dict(sorted(fired.items()))
+    answerable = [r for r in rows if "items" not in r and r["answerable"]]
+    unanswerable = [r for r in rows if "items" not in r and not r["answerable"]]
+    for name, part, key in (
+        ("answer_hit", answerable, "answer_hit"),
+        ("evidence_cited", answerable, "evidence_cited"),
+        ("declined_unanswerable", unanswerable, "declined"),
+        ("declined_answerable", answerable, "declined"),
+    ):
+        figures[f"{name}_ci"] = wilson(sum(bool(r[key]) for r in part), len(part))
     return figures, rows

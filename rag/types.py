@@ -96,6 +96,7 @@ class Answer:
         unsupported: Answer sentences that no given passage supports.
         lang: "zh" or "en", the language of the question and of the answer.
         query: The standalone question retrieval used (a follow-up rewritten from the conversation).
+        checks: The names of the checks of rag/policy.py that fired, in order.
     """
 
     question: str
@@ -107,3 +108,4 @@ class Answer:
     sentences: int = 0
     lang: str = "en"
     query: str = ""
+    checks: tuple[str, ...] = ()

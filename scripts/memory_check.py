@@ -28,7 +28,9 @@ def rss_mb() -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold-tune.jsonl", help="JSON lines with 'question'")
+    p.add_argument(
+        "--questions", type=Path, default=ROOT / "eval" / "gold-tune.jsonl", help="JSON lines with 'question'"
+    )
     p.add_argument("--asks", type=int, default=120, help="answers to ask for, cycling through the questions")
     p.add_argument("--config", type=Path, help="a configuration file (default: the offline profile)")
     args = p.parse_args()

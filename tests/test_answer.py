@@ -6,25 +6,16 @@ import pytest
 from conftest import ScriptedGenerator
 
 from rag import store
-from rag.answer import (
-    DECLINE,
-    QUOTE,
-    Assistant,
-    Passage,
-    asks_for_list,
-    build_messages,
-    copies_a_passage,
-    drop_repeats,
-    excerpts,
-    language,
-    legible,
-    quote,
-    unseen,
-)
+from rag.answer import Assistant
 from rag.build import update_index
+from rag.cite import language
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
+from rag.errors import ConfigError
+from rag.excerpt import Passage, excerpts, legible
 from rag.generate import neutralize
 from rag.load import load_corpus
+from rag.policy import CHECKS, DECLINE, QUOTE, copies_a_passage, drop_repeats, evidence, loop_end, unseen
+from rag.prompts import asks_for_list, build_messages
 from rag.search import Retriever
 from rag.types import Answer, Chunk, Hit
 
@@ -75,11 +66,17 @@ def test_a_marker_outside_the_passages_is_repointed(corpus, tmp_path, embedder):
     assert "12.5%" in answer.citations[0].quote
 
 
-def test_an_answer_nothing_supports_is_declined_with_the_closest_passages(corpus, tmp_path, embedder):
-    bot = assistant(corpus, tmp_path, embedder, lambda m: "The model was trained on 4096 TPUs in 1999 [1].")
+def test_a_reply_nothing_supports_gives_way_to_the_passages_best_sentence(corpus, tmp_path, embedder):
+    invented = "The model was trained on 4096 TPUs in 1999 [1]."
+    bot = assistant(corpus, tmp_path, embedder, lambda m: invented)
+    answer = bot.ask("How many TPUs trained VidGen?")
+    assert answer.answerable and answer.text.startswith(QUOTE["en"]) and "4096" not in answer.text
+    assert answer.checks == ("citations", "unsupported", "extract") and answer.citations  # its marker dropped
+    # Without `extract`, a reply set aside is a decline with the closest passages.
+    bot = assistant(corpus, tmp_path / "off", embedder, lambda m: invented, skip=("extract",))
     answer = bot.ask("How many TPUs trained VidGen?")
     assert not answer.answerable and answer.text == DECLINE["en"]
-    assert answer.citations == () and answer.passages
+    assert answer.citations == () and answer.passages and answer.checks == ("citations", "unsupported")
 
 
 def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(corpus, tmp_path, embedder):
@@ -93,8 +90,8 @@ def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(cor
 def test_a_quoted_list_item_loses_its_bullet_and_line_breaks():
     text = "*   **Strength**: VidGen makes\nvideos of 10 minutes."
     hit = Hit(1, 1.0, Chunk("c1", "d", 0, len(text), text, "Doc"))
-    quoted = quote("en", [Passage(1, hit, ((0, len(text)),))], lambda sentences: [1.0] * len(sentences))
-    assert quoted == QUOTE["en"] + " “Strength: VidGen makes videos of 10 minutes.” [1]"
+    found = evidence([Passage(1, hit, ((0, len(text)),))], lambda sentences: [1.0] * len(sentences))
+    assert found.quoted("en") == QUOTE["en"] + " “Strength: VidGen makes videos of 10 minutes.” [1]"
 
 
 def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp_path, embedder):
@@ -106,19 +103,37 @@ def test_the_quote_is_a_body_sentence_without_markdown_not_a_heading(corpus, tmp
     assert "#" not in quoted and "**" not in quoted and "Reinforcement" not in quoted
 
 
-def test_a_quote_does_not_vouch_for_an_invented_claim(corpus, tmp_path, embedder):
+class Judge:
+    """A judge that finds a sentence answers when it holds `word`, and records what it was asked."""
+
+    def __init__(self, word: str):
+        self.word, self.asked = word, []
+
+    def score(self, query, sentences):
+        self.asked.append((query, sentences))
+        return [0.9 if self.word in s else 0.1 for s in sentences]
+
+
+def test_a_quote_does_not_vouch_for_an_invented_claim_and_the_judge_decides_whether_the_passages_answer(
+    corpus, tmp_path, embedder
+):
     # Every term of the reply is in the question or the title line ("2026" from its date), so it would get a
-    # quote; but no passage holds the figure 2026 as a count: the model made it up, and the answer declines.
-    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL has 2026 parameters [1].")
+    # quote; but no passage holds the figure 2026 as a count: the model made it up, and the reply is set aside.
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL has 2026 parameters [1].", min_answer=0.5)
+    bot.judge = Judge("parameters")  # no passage sentence speaks of parameters: the passages do not answer
     answer = bot.ask("How many parameters does MathRL have?")
     assert not answer.answerable and answer.text == DECLINE["en"]
+    assert answer.checks == ("citations", "unsupported", "extract", "passages_answer")
+    bot.judge = Judge("12.5%")  # a sentence that answers: it is the answer
+    answer = bot.ask("How much does MathRL improve on GSM8K?")
+    assert answer.answerable and "12.5%" in answer.text and "passages_answer" not in answer.checks
 
 
-def test_a_reply_that_copies_a_passage_out_is_a_decline(corpus, tmp_path, embedder):
+def test_a_reply_that_copies_a_passage_out_is_set_aside(corpus, tmp_path, embedder):
     copied = "VidGen: Long Video Generation, 2026-01-05 [1]\n1. **应用领域**：\n   视频生成 [1]。"
-    bot = assistant(corpus, tmp_path, embedder, lambda m: copied)
+    bot = assistant(corpus, tmp_path, embedder, lambda m: copied, skip=("extract",))
     answer = bot.ask("VidGen 用了多少张 GPU 训练？")
-    assert not answer.answerable and answer.text == DECLINE["zh"]
+    assert not answer.answerable and answer.text == DECLINE["zh"] and answer.checks == ("copied_passage",)
     # The title alone is an answer ("which paper ..."), and a list names titles line by line.
     assert copies_a_passage(copied, ["[1] VidGen: Long Video Generation, 2026-01-05"])
     assert not copies_a_passage(
@@ -127,18 +142,10 @@ def test_a_reply_that_copies_a_passage_out_is_a_decline(corpus, tmp_path, embedd
 
 
 def test_the_judge_picks_the_quote_among_the_embedders_best_sentences(corpus, tmp_path, embedder):
-    class Judge:  # prefers the weekly's Chinese comment, wherever the embedder ranks it
-        def __init__(self):
-            self.asked = []
-
-        def score(self, query, sentences):
-            self.asked.append((query, sentences))
-            return [1.0 if "本周点评" in s else 0.0 for s in sentences]
-
     question = "What does the weekly report say about Qwen3-Embedding-8B?"
     for k, judged in ((8, True), (1, False)):
         bot = assistant(corpus, tmp_path, embedder, lambda m: "Qwen3-Embedding-8B [1].", quote_candidates=k)
-        bot.judge = Judge()
+        bot.judge = Judge("本周点评")  # prefers the weekly's Chinese comment, wherever the embedder ranks it
         answer = bot.ask(question)
         query, sentences = bot.judge.asked[0]
         assert query == question and (len(sentences) == 1) == (k == 1)
@@ -159,16 +166,19 @@ def test_a_section_heading_repeated_back_says_nothing_and_is_never_the_quote(cor
     assert "应用领域" not in quoted and "核心贡献" not in quoted  # headings the model read ("1. **应用领域**：")
 
 
-def test_the_model_saying_it_does_not_know_is_a_decline(corpus, tmp_path, embedder):
-    bot = assistant(corpus, tmp_path, embedder, lambda m: "资料中没有提到 VidGen 的训练成本。")
+def test_the_model_saying_it_does_not_know_leaves_the_decision_to_the_passages(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "资料中没有提到 VidGen 的训练成本。", skip=("extract",))
     answer = bot.ask("VidGen 的训练成本是多少？")
-    assert not answer.answerable and answer.text == DECLINE["zh"]
+    assert not answer.answerable and answer.text == DECLINE["zh"] and answer.checks == ("model_declined",)
+    bot = assistant(corpus, tmp_path / "on", embedder, lambda m: "资料中没有提到 VidGen 生成的视频时长。")
+    answer = bot.ask("VidGen 能生成多长的视频？")
+    assert answer.answerable and "10 分钟" in answer.text and answer.checks == ("model_declined", "extract")
 
 
 def test_an_off_topic_question_is_declined_without_generating(corpus, tmp_path, embedder):
-    bot = assistant(corpus, tmp_path, embedder, lambda m: "unused", min_similarity=0.99)
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "unused", min_similarity=0.99, skip=("unseen_terms",))
     answer = bot.ask("How do I bake sourdough bread?")
-    assert not answer.answerable and bot.generator.prompts == []
+    assert not answer.answerable and bot.generator.prompts == [] and answer.checks == ("low_relevance",)
 
 
 def test_a_question_in_words_no_digest_uses_is_declined_without_generating(corpus, tmp_path, embedder):
@@ -176,6 +186,7 @@ def test_a_question_in_words_no_digest_uses_is_declined_without_generating(corpu
     bot = assistant(corpus, tmp_path, embedder, lambda m: "VidGen 可以生成长达 10 分钟的视频[1]。", min_similarity=0.0)
     answer = bot.ask("红烧肉怎么做才好吃？")
     assert not answer.answerable and answer.text == DECLINE["zh"] and bot.generator.prompts == []
+    assert answer.checks == ("unseen_terms",)
     assert bot.ask("VidGen 能生成多长的视频？").answerable and len(bot.generator.prompts) == 1
     assert unseen("红烧肉怎么做才好吃？", {"视频"}) == 1.0 and unseen("VidGen 视频", {"视频"}) == 0.5
     assert unseen("?", set()) == 0.0
@@ -184,7 +195,7 @@ def test_a_question_in_words_no_digest_uses_is_declined_without_generating(corpu
 def test_the_embedders_cosine_does_not_vouch_for_a_chinese_sentence_about_a_chinese_passage(corpus, tmp_path, embedder):
     # Any cosine passes here; the Chinese claim shares no term with the Chinese passage beyond the question's.
     invented = "VidGen 的视频来自亚马逊河流域的航拍[1]。"
-    bot = assistant(corpus, tmp_path, embedder, lambda m: invented, similarity=0.0)
+    bot = assistant(corpus, tmp_path, embedder, lambda m: invented, similarity=0.0, skip=("extract",))
     bot.config = GenerateConfig(passages=1, passage_tokens=400)  # the VidGen passage alone
     assert not bot.ask("VidGen 的视频是从哪里来的？").answerable
     # Across languages the cosine still counts (English answers cite Chinese passages).
@@ -362,3 +373,23 @@ def test_a_looping_reply_keeps_each_sentence_once():
     loop = "VidGen makes video [1]. It runs 10 minutes [1]. " * 3 + "VidGen makes"
     assert drop_repeats(loop) == "VidGen makes video [1]. It runs 10 minutes [1]."
     assert drop_repeats("模型很快。模型很快，也很准。") == "模型很快。模型很快，也很准。"  # adds something: kept
+
+
+def test_a_reply_that_loops_is_stopped_while_it_streams(corpus, tmp_path, embedder):
+    answer_once = "VidGen 可以生成长达 10 分钟的视频[1]。"
+    looping = answer_once + "生成长达 10 分钟的视频，" * 40
+    bot = assistant(corpus, tmp_path, embedder, lambda m: looping)
+    events = list(bot.stream("VidGen 能生成多长的视频？"))
+    streamed, answer = "".join(events[:-1]), events[-1]
+    assert len(streamed) < len(looping) // 4  # generation stopped soon after the third copy
+    assert answer.checks == ("loop",) and answer.text == answer_once  # the sentences before the loop
+    assert loop_end("abc" + "xyzw" * 3) == 3 and loop_end("abc xyzw") is None
+    assert loop_end("It is fast. It runs on average" + ", on average" * 3) == len("It is fast.")
+    assert loop_end("| a | b |\n|---|---|---|---|") is None  # a table rule is no loop
+
+
+def test_every_check_can_be_switched_off_by_name_and_an_unknown_name_is_refused(corpus, tmp_path, embedder):
+    for name in CHECKS:
+        assistant(corpus, tmp_path / name, embedder, lambda m: "VidGen [1].", skip=(name,))
+    with pytest.raises(ConfigError, match="answer.skip names no check: nonsense"):
+        assistant(corpus, tmp_path / "x", embedder, lambda m: "", skip=("nonsense",))

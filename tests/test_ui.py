@@ -112,6 +112,14 @@ def test_decline_is_plain_and_lists_the_closest_passages():
     assert render.answer_html(declined, 0) == '<span class="rag-decline">The digests don&#x27;t say.</span>'
     html = render.sources_html(declined, 0)
     assert "Closest passages" in html and 'id="src-0-1"' in html and "<mark>" not in html
+    assert "rag-checks" not in html  # no check fired
+
+
+def test_the_checks_that_fired_are_named_in_a_closed_fold():
+    answer = Answer("q", "The digests don't say.", False, checks=("unsupported", "passages_answer"))
+    html = render.sources_html(answer, 0)
+    assert '<details class="rag-checks"><summary>Checks that fired (2)</summary>' in html
+    assert "<code>unsupported</code>" in html and "<code>passages_answer</code>" in html
 
 
 def test_respond_streams_then_replaces_with_the_checked_answer():

@@ -24,6 +24,7 @@ _WORDS = {
         "uncited": "Other passages the model read",
         "score": "score",
         "open": "open",
+        "checks": "Checks that fired",
     },
     "zh": {
         "query": "检索问题",
@@ -33,6 +34,7 @@ _WORDS = {
         "uncited": "模型读过的其他段落",
         "score": "得分",
         "open": "原文",
+        "checks": "触发的检查",
     },
 }
 
@@ -150,8 +152,25 @@ def passage_html(
     )
 
 
+def checks_html(answer: Answer) -> str:
+    """A closed fold naming the checks of the answer policy that fired, each with why it exists."""
+    from rag.policy import CHECKS
+
+    if not answer.checks:
+        return ""
+    words = _WORDS.get(answer.lang, _WORDS["en"])
+    items = "".join(
+        f"<li><code>{escape(name)}</code>: {escape(CHECKS[name].does)} ({escape(CHECKS[name].why)})</li>"
+        for name in answer.checks
+        if name in CHECKS
+    )
+    summary = f"<summary>{words['checks']} ({len(answer.checks)})</summary>"
+    return f'<details class="rag-checks">{summary}<ul>{items}</ul></details>'
+
+
 def sources_html(answer: Answer, turn: int) -> str:
-    """The sources panel for one answer: the rewritten query, cited passages open, the others collapsed."""
+    """The sources panel for one answer: the rewritten query, cited passages open, the others collapsed, and
+    the checks that fired."""
     words = _WORDS.get(answer.lang, _WORDS["en"])
     parts = [f'<div class="rag-sources" data-turn="{turn}">']
     if answer.query and answer.query != answer.question:
@@ -159,6 +178,7 @@ def sources_html(answer: Answer, turn: int) -> str:
     if not answer.answerable:
         parts.append(f'<p class="rag-decline">{words["declined"]}</p>')
         parts.extend(passage_html(h, i, turn, answer.lang) for i, h in enumerate(answer.passages, 1))
+        parts.append(checks_html(answer))
         parts.append("</div>")
         return "".join(parts)
     cited: dict[int, list[Citation]] = {}
@@ -177,6 +197,7 @@ def sources_html(answer: Answer, turn: int) -> str:
         inner = "".join(passage_html(h, n, turn, answer.lang, open_=False) for n, h in others)
         summary = f"<summary>{words['uncited']} ({len(others)})</summary>"
         parts.append(f'<details class="rag-uncited">{summary}{inner}</details>')
+    parts.append(checks_html(answer))
     parts.append("</div>")
     return "".join(parts)
 

@@ -1,0 +1,358 @@
+"""The answer policy: every check that can decline, amend or replace an answer, each with a name.
+
+An answer records the names of the checks that fired (`Answer.checks`), and `answer.skip` switches checks off
+by name, so each can be measured by its absence (`rag eval --answers --ablate NAME`). The table `CHECKS` says
+what each one does and why; docs/results/ablation.json says what removing it costs.
+
+Whether the digests answer a question is decided from the passages, not from the reply: when the reply fails
+the checks but a passage sentence answers the question, that sentence is the answer, quoted and cited.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Container, Sequence, Set
+from dataclasses import dataclass, field
+
+from rag import cite
+from rag.chunk import headings
+from rag.config import AnswerConfig
+from rag.errors import ConfigError
+from rag.excerpt import Passage, header
+from rag.keyword import tokenize
+from rag.types import Hit
+
+logger = logging.getLogger(__name__)
+
+Relevance = Callable[[list[str]], Sequence[float]]  # scores sentences for the question
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    when: str  # "before" generating, "during" or "after"
+    does: str  # what happens when it fires
+    why: str  # the principle, stated without any question
+    keys: str = ""  # the settings it reads
+
+
+CHECKS = {
+    c.name: c
+    for c in (
+        Check(
+            "unseen_terms",
+            "before",
+            "declines without generating",
+            "most of the question's terms occur in no digest: it is about something they do not cover",
+            "answer.max_unseen",
+        ),
+        Check(
+            "low_relevance",
+            "before",
+            "declines without generating",
+            "no passage holds enough of the question's terms and none is close to it in meaning",
+            "answer.min_coverage, answer.min_similarity",
+        ),
+        Check(
+            "loop",
+            "during",
+            "stops generating; keeps the whole sentences before the loop",
+            "a phrase repeated three times in a row is a decoding loop, not an answer",
+        ),
+        Check(
+            "repeats",
+            "after",
+            "removes the sentence",
+            "a sentence whose terms all occur in an earlier one adds nothing",
+        ),
+        Check(
+            "model_declined",
+            "after",
+            "sets the reply aside",
+            "a 0.5B model says 'not found' for passages that hold the answer; the passages decide instead",
+        ),
+        Check(
+            "copied_passage",
+            "after",
+            "sets the reply aside",
+            "a reply that copies a passage out under its title does not answer",
+        ),
+        Check(
+            "citations",
+            "after",
+            "re-points or drops [n] markers",
+            "a marker must name a passage holding the sentence's figures, names and most of its terms",
+            "answer.support, answer.similarity",
+        ),
+        Check(
+            "unsupported",
+            "after",
+            "sets the reply aside",
+            "when most of a reply's sentences are backed by no passage, the model wrote from memory",
+            "answer.min_supported",
+        ),
+        Check(
+            "says_nothing",
+            "after",
+            "adds the best passage sentence as a quote",
+            "a reply that only repeats the question, titles or headings leaves the answer unsaid",
+        ),
+        Check(
+            "extract",
+            "after",
+            "answers with the best passage sentence, quoted and cited, instead of declining",
+            "a reply set aside does not mean the passages lack the answer",
+            "answer.quote_candidates",
+        ),
+        Check(
+            "passages_answer",
+            "after",
+            "declines",
+            "the judge finds no passage sentence that answers the question",
+            "answer.min_answer",
+        ),
+    )
+}
+
+DECLINE = {
+    "zh": "日报和周报里都没有找到这个问题的答案。下面是最接近的段落。",
+    "en": "The digests don't say. The closest passages are below.",
+}
+QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
+# Ways a model says the sources don't answer.
+_REFUSAL = re.compile(
+    r"NOT\s*FOUND|没有(?:找到|提到|提及|提供|相关)|未(?:提到|提及|给出)|无法(?:回答|确定)|"
+    r"(?:do|does|did) not (?:mention|say|contain|provide|state)|no information",
+    re.IGNORECASE,
+)
+_DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)|[是为：:])$", re.IGNORECASE)
+_ENDS = " \n。.!！?？"
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)])\s+")  # "*   优势：...", "2. ..." quoted without their list mark
+_LOOP_SPAN = (4, 60)
+_STOPS = "。！？.!?]】"  # a sentence that ends in one of these is whole (a marker ends one too)  # lengths, in characters, of the phrases a loop is looked for at
+
+
+def validate(skip: Sequence[str]) -> None:
+    unknown = sorted(set(skip) - set(CHECKS))
+    if unknown:
+        raise ConfigError(f"answer.skip names no check: {', '.join(unknown)}; the checks are {', '.join(CHECKS)}")
+
+
+def refuses(reply: str) -> bool:
+    return not reply.strip() or bool(_REFUSAL.search(reply))
+
+
+def loop_end(text: str) -> int | None:
+    """Where to cut `text` when it ends in a phrase written three times in a row, else None: before the loop,
+    at the end of the last whole sentence when there is one. A phrase holds a letter, digit or Chinese
+    character: a table rule ("---|---|---|") is no loop."""
+    for size in range(*_LOOP_SPAN):
+        if len(text) < 3 * size:
+            break
+        tail = text[-size:]
+        if re.search(r"\w", tail) and text[-2 * size : -size] == tail and text[-3 * size : -2 * size] == tail:
+            before = text[: len(text) - 3 * size]
+            whole = [end for start, end in cite.sentences(before) if before[start:end].rstrip()[-1:] in _STOPS]
+            return whole[-1] if whole else len(before)
+    return None
+
+
+def drop_repeats(reply: str) -> str:
+    """Removes each sentence whose terms all occur in one earlier sentence."""
+    kept: list[set[str]] = []
+    out = []
+    for start, end in cite.sentences(reply):
+        terms = set(tokenize(cite.strip_markers(reply[start:end])))
+        if terms and any(terms <= earlier for earlier in kept):
+            continue
+        kept.append(terms)
+        out.append(reply[start:end])
+    return "".join(out)
+
+
+def copies_a_passage(reply: str, headers: list[str]) -> bool:
+    """True when the reply opens with a passage's header line ("Title, date") and goes on for more lines."""
+    lines = [line.strip() for line in cite.strip_markers(reply).splitlines() if line.strip()]
+    return len(lines) > 1 and lines[0] in {cite.strip_markers(h).strip() for h in headers}
+
+
+def known_terms(question: str, passages: list[Passage]) -> set[str]:
+    """The terms a reply can repeat without saying anything: the question's and, for each passage, those of its
+    header (paper title, date) and of the section headings the model read in it ("3. **使用指南**")."""
+    known = [question] + [header(p) for p in passages] + [h for p in passages for h in headings(p.shown)]
+    return set().union(*map(tokenize, known))
+
+
+def says_nothing(reply: str, known: set[str]) -> bool:
+    """True when the reply holds no term beyond the `known` ones (a title or heading echoed back), or a
+    sentence of it stops before its object ("the index used to show this is [1].")."""
+    text = cite.strip_markers(reply)
+    if any(_DANGLING.search(text[s:e].strip().rstrip(_ENDS)) for s, e in cite.sentences(text)):
+        return True
+    return not set(tokenize(text)) - known
+
+
+def coverage(question: str, hits: list[Hit]) -> float:
+    """The largest share of the question's terms that one passage (with its title) holds."""
+    terms = set(tokenize(question))
+    if not terms:
+        return 0.0
+    return max((len(terms & set(tokenize(h.chunk.embed_text or h.chunk.text))) / len(terms) for h in hits), default=0.0)
+
+
+def unseen(question: str, vocabulary: Container[str]) -> float:
+    """The share of the question's terms that occur in no indexed chunk (0 for a question without terms)."""
+    terms = set(tokenize(question))
+    return sum(t not in vocabulary for t in terms) / len(terms) if terms else 0.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The passage sentence that best answers the question, with the judge's P(yes) (None without a judge)."""
+
+    n: int
+    sentence: str
+    score: float | None
+
+    def quoted(self, lang: str) -> str:
+        plain = _BULLET.sub("", " ".join(_EMPHASIS.sub("", cite.strip_markers(self.sentence)).split()))
+        return f"{QUOTE[lang]}{' ' if lang == 'en' else ''}“{plain}” [{self.n}]"
+
+
+def evidence(
+    passages: list[Passage],
+    relevance: Relevance,
+    judge: Relevance | None = None,
+    k: int = 5,
+    known: Set[str] = frozenset(),
+) -> Evidence | None:
+    """The passage sentence most likely to answer the question: the embedder's `k` best, the judge's pick.
+
+    Headings and sentences adding no term to `known` (the question's, titles') are no candidates.
+    """
+    candidates = [
+        (p.n, p.shown[s:e].strip())
+        for p in passages
+        for s, e in cite.sentences(p.shown)
+        if not p.shown[s:e].lstrip().startswith("#") and set(tokenize(p.shown[s:e])) - known
+    ]
+    if not candidates:
+        return None
+    scores = relevance([sentence for _, sentence in candidates])
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
+    if judge is None or k < 1:
+        return Evidence(*candidates[order[0]], None)
+    top = order[:k]
+    judged = judge([candidates[i][1] for i in top])
+    best = max(range(len(top)), key=lambda j: (judged[j], -j))
+    return Evidence(*candidates[top[best]], float(judged[best]))
+
+
+@dataclass
+class Verdict:
+    """What the policy made of a reply: the text to show (None to decline) and the checks that fired."""
+
+    text: str | None = None
+    checked: cite.Checked | None = None
+    fired: list[str] = field(default_factory=list)
+
+
+class Policy:
+    """Applies the checks in `CHECKS` that `config.skip` leaves on."""
+
+    def __init__(self, config: AnswerConfig):
+        validate(config.skip)
+        self.config = config
+
+    def on(self, name: str) -> bool:
+        return name not in self.config.skip
+
+    def before(self, question: str, hits: list[Hit], similarity: float, vocabulary: Container[str]) -> str | None:
+        """The name of the check that declines the question before generating, or None."""
+        c = self.config
+        if not hits:
+            return "low_relevance"
+        if self.on("unseen_terms") and unseen(question, vocabulary) >= c.max_unseen:
+            return "unseen_terms"
+        if self.on("low_relevance") and coverage(question, hits) < c.min_coverage and similarity < c.min_similarity:
+            return "low_relevance"
+        return None
+
+    def after(
+        self,
+        question: str,
+        lang: str,
+        reply: str,
+        passages: list[Passage],
+        check: Callable[[str], cite.Checked],
+        find_evidence: Callable[[Set[str]], Evidence | None],
+        listing: bool = False,
+    ) -> Verdict:
+        """Checks the reply; sets it aside, amends it or falls back on the passages' best sentence.
+
+        Args:
+            check: Checks an answer's citations against the passages (`cite.check` bound to them).
+            find_evidence: The passages' best sentence for the question (`evidence` bound to them), given the
+                terms it must add to.
+        """
+        c, verdict = self.config, Verdict()
+        fired = verdict.fired
+        usable = bool(reply.strip())
+        if usable and self.on("model_declined") and refuses(reply):
+            fired.append("model_declined")
+            usable = False
+        if usable and self.on("repeats") and (shorter := drop_repeats(reply)) != reply:
+            fired.append("repeats")
+            reply = shorter
+        if usable and not listing and self.on("copied_passage") and copies_a_passage(reply, map_headers(passages)):
+            fired.append("copied_passage")
+            usable = False
+        checked = None
+        if usable:
+            checked = check(reply) if self.on("citations") else as_written(reply, passages)
+            if checked.repaired:
+                fired.append("citations")
+            supported = checked.sentences - len(checked.unsupported)
+            if self.on("unsupported") and (supported == 0 or supported < c.min_supported * checked.sentences):
+                fired.append("unsupported")
+                usable = False
+        known = known_terms(question, passages)
+        found: list[Evidence | None] = []
+
+        def best() -> Evidence | None:
+            if not found:
+                found.append(find_evidence(known))
+            return found[0]
+
+        if usable and checked is not None:
+            if not listing and self.on("says_nothing") and says_nothing(reply, known) and best():
+                fired.append("says_nothing")
+                checked = check(f"{reply.strip()}\n\n{best().quoted(lang)}")  # type: ignore[union-attr]
+            verdict.text, verdict.checked = checked.text, checked
+        elif self.on("extract") and not listing and best():
+            fired.append("extract")
+            verdict.checked = check(best().quoted(lang))  # type: ignore[union-attr]
+            verdict.text = verdict.checked.text
+        if verdict.text is not None and self.on("passages_answer") and c.min_answer > 0 and not listing:
+            score = best().score if best() else 0.0  # type: ignore[union-attr]
+            if score is not None and score < c.min_answer:
+                fired.append("passages_answer")
+                verdict.text = verdict.checked = None
+        if verdict.text is None:
+            logger.info("declined after %s: %r", fired, reply[:200])
+        return verdict
+
+
+def map_headers(passages: list[Passage]) -> list[str]:
+    return [header(p) for p in passages]
+
+
+def as_written(reply: str, passages: list[Passage]) -> cite.Checked:
+    """The reply with its markers as the model wrote them (what the answer is without the `citations` check):
+    each marker naming a passage cites it, at the passage sentence sharing most terms with the reply."""
+    given = {n for n in cite.markers(reply) if 1 <= n <= len(passages)}
+    spans = tuple((n, *cite.best_span(f"{header(passages[n - 1])}\n{passages[n - 1].text}", reply)) for n in given)
+    claims = sum(bool(tokenize(cite.strip_markers(reply[s:e]))) for s, e in cite.sentences(reply))
+    return cite.Checked(reply.strip(), tuple(sorted(spans)), claims, (), 0)
