@@ -163,13 +163,22 @@ def labels_match(sentence: str, passage: str) -> bool:
     )
 
 
+def names(text: str) -> list[str]:
+    """The names of a text ("MOVA", "GSM8K", "HPSv3"), in order; an acronym's plural is the acronym ("GPUs")."""
+    return [_PLURAL_ACRONYM.sub(r"\1", name) for name in _NAME.findall(strip_markers(text))]
+
+
+def aliases(name: str) -> tuple[str, ...]:
+    """The spellings of a name: a metric's short name, words and Chinese ("WER", "word error rate", "词错误率")."""
+    return _ALIASES.get(name.lower(), (name,))
+
+
 def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
     """True when every name of the sentence occurs in the passage or is one of the `known` terms (the
     question's): a small model asked what the digests do not say names a licence or a lab of its own.
     An acronym's plural names the acronym: "64 GPUs" is backed by "64 张 GPU"."""
     text = unicodedata.normalize("NFKC", passage).lower()
-    names = [_PLURAL_ACRONYM.sub(r"\1", name).lower() for name in _NAME.findall(strip_markers(sentence))]
-    return all(name in known or name in text for name in names)
+    return all(name.lower() in known or name.lower() in text for name in names(sentence))
 
 
 def details_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:

@@ -218,6 +218,9 @@ class Config:
         return self
 
 
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def _override(section: Any, values: dict[str, Any], where: str, from_env: bool) -> Any:
     """Returns `section` with `values` applied, refusing unknown keys and wrong types.
 
@@ -235,6 +238,10 @@ def _override(section: Any, values: dict[str, Any], where: str, from_env: bool) 
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"'{where}.{key}' must be a list of strings, got {value!r}")
             value = tuple(value)
+        elif from_env and isinstance(current, bool):
+            if value.strip().lower() not in _BOOLS:
+                raise ConfigError(f"'{where}.{key}' must be true or false, got {value!r}")
+            value = _BOOLS[value.strip().lower()]
         elif from_env and not isinstance(current, str):
             try:
                 value = type(current)(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Container, Sequence, Set
 from dataclasses import dataclass, field
 
@@ -53,6 +54,13 @@ CHECKS = {
             "declines without generating",
             "no passage holds enough of the question's terms and none is close to it in meaning",
             "answer.min_coverage, answer.min_similarity",
+        ),
+        Check(
+            "question_names",
+            "before",
+            "declines without generating",
+            "a name the question asks about (a model, benchmark or metric: 'MOVA', 'GSM8K', 'WER') that no passage "
+            "read holds means the passages do not hold the asked-for fact",
         ),
         Check(
             "loop",
@@ -130,8 +138,8 @@ _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)
 _ENDS = " \n。.!！?？"
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)])\s+")  # "*   优势：...", "2. ..." quoted without their list mark
-_LOOP_SPAN = (4, 60)
-_STOPS = "。！？.!?]】"  # a sentence that ends in one of these is whole (a marker ends one too)  # lengths, in characters, of the phrases a loop is looked for at
+_LOOP_SPAN = (4, 60)  # lengths, in characters, of the phrases a loop is looked for at
+_STOPS = "。！？.!?]】"  # a sentence that ends in one of these is whole (a marker ends one too)
 
 
 def validate(skip: Sequence[str]) -> None:
@@ -208,6 +216,22 @@ def unseen(question: str, vocabulary: Container[str]) -> float:
     return sum(t not in vocabulary for t in terms) / len(terms) if terms else 0.0
 
 
+def _squeezed(text: str) -> str:
+    """Lower-cased letters and digits only: "GPT-4o" and "gpt4o", "Qwen3 Embedding" and "qwen3-embedding" meet."""
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]", "", unicodedata.normalize("NFKC", text).lower())
+
+
+def missing_names(question: str, hits: list[Hit]) -> list[str]:
+    """The names of the question (see `cite.names`) that none of the passages, titles included, holds; a metric
+    may be spelled out or in Chinese there ("WER" = "词错误率")."""
+    held = _squeezed(" ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits))
+    return [
+        name
+        for name in cite.names(question)
+        if not any(_squeezed(alias) in held for alias in cite.aliases(name))
+    ]
+
+
 @dataclass(frozen=True)
 class Evidence:
     """The passage sentence that best answers the question, with the judge's P(yes) (None without a judge)."""
@@ -278,6 +302,8 @@ class Policy:
             return "unseen_terms"
         if self.on("low_relevance") and coverage(question, hits) < c.min_coverage and similarity < c.min_similarity:
             return "low_relevance"
+        if self.on("question_names") and missing_names(question, hits):
+            return "question_names"
         return None
 
     def after(

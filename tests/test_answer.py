@@ -14,7 +14,17 @@ from rag.errors import ConfigError
 from rag.excerpt import Passage, excerpts, legible
 from rag.generate import neutralize
 from rag.load import load_corpus
-from rag.policy import CHECKS, DECLINE, QUOTE, copies_a_passage, drop_repeats, evidence, loop_end, unseen
+from rag.policy import (
+    CHECKS,
+    DECLINE,
+    QUOTE,
+    copies_a_passage,
+    drop_repeats,
+    evidence,
+    loop_end,
+    missing_names,
+    unseen,
+)
 from rag.prompts import asks_for_list, build_messages
 from rag.search import Retriever
 from rag.types import Answer, Chunk, Hit
@@ -69,12 +79,12 @@ def test_a_marker_outside_the_passages_is_repointed(corpus, tmp_path, embedder):
 def test_a_reply_nothing_supports_gives_way_to_the_passages_best_sentence(corpus, tmp_path, embedder):
     invented = "The model was trained on 4096 TPUs in 1999 [1]."
     bot = assistant(corpus, tmp_path, embedder, lambda m: invented)
-    answer = bot.ask("How many TPUs trained VidGen?")
+    answer = bot.ask("How long are the videos VidGen makes?")
     assert answer.answerable and answer.text.startswith(QUOTE["en"]) and "4096" not in answer.text
     assert answer.checks == ("citations", "unsupported", "extract") and answer.citations  # its marker dropped
     # Without `extract`, a reply set aside is a decline with the closest passages.
     bot = assistant(corpus, tmp_path / "off", embedder, lambda m: invented, skip=("extract",))
-    answer = bot.ask("How many TPUs trained VidGen?")
+    answer = bot.ask("How long are the videos VidGen makes?")
     assert not answer.answerable and answer.text == DECLINE["en"]
     assert answer.citations == () and answer.passages and answer.checks == ("citations", "unsupported")
 
@@ -132,7 +142,7 @@ def test_a_quote_does_not_vouch_for_an_invented_claim_and_the_judge_decides_whet
 def test_a_reply_that_copies_a_passage_out_is_set_aside(corpus, tmp_path, embedder):
     copied = "VidGen: Long Video Generation, 2026-01-05 [1]\n1. **应用领域**：\n   视频生成 [1]。"
     bot = assistant(corpus, tmp_path, embedder, lambda m: copied, skip=("extract",))
-    answer = bot.ask("VidGen 用了多少张 GPU 训练？")
+    answer = bot.ask("VidGen 能生成多长的视频？")
     assert not answer.answerable and answer.text == DECLINE["zh"] and answer.checks == ("copied_passage",)
     # The title alone is an answer ("which paper ..."), and a list names titles line by line.
     assert copies_a_passage(copied, ["[1] VidGen: Long Video Generation, 2026-01-05"])
@@ -393,3 +403,17 @@ def test_every_check_can_be_switched_off_by_name_and_an_unknown_name_is_refused(
         assistant(corpus, tmp_path / name, embedder, lambda m: "VidGen [1].", skip=(name,))
     with pytest.raises(ConfigError, match="answer.skip names no check: nonsense"):
         assistant(corpus, tmp_path / "x", embedder, lambda m: "", skip=("nonsense",))
+
+
+def test_a_name_the_question_asks_about_that_no_passage_holds_declines_before_generating(corpus, tmp_path, embedder):
+    bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL 在 GSM8K 上准确率提高了 12.5% [1]。")
+    answer = bot.ask("MathRL 在 MATH500 上准确率提高了多少？")  # the passages speak of GSM8K only
+    assert not answer.answerable and answer.checks == ("question_names",) and bot.generator.prompts == []
+    assert bot.ask("MathRL 在 GSM8K 上准确率提高了多少？").answerable  # every name held: generated
+
+
+def test_question_names_are_matched_across_spellings_and_metric_aliases():
+    hits = [Hit(1, 1.0, Chunk("c", "d", 0, 9, "MOVA 的词错误率为 0.1，GPT-4o 在 GSM8K 上领先。", "Doc", "MOVA: x"))]
+    assert missing_names("MOVA 的 WER 是多少？", hits) == []  # WER = 词错误率
+    assert missing_names("How did GPT4o do on GSM8K, on 64 GPUs?", hits) == ["GPU"]  # the plural is the acronym
+    assert missing_names("What is the FVD of MOVA?", hits) == ["FVD"]

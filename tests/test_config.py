@@ -46,6 +46,18 @@ def test_bad_env_value(monkeypatch):
         load_config()
 
 
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("0", False), ("off", False), ("True", True)])
+def test_a_switch_from_the_environment_reads_false_as_false(monkeypatch, value, expected):
+    monkeypatch.setenv("RAG_SEARCH__RERANK", value)  # bool("false") would be True
+    assert load_config().search.rerank is expected
+
+
+def test_a_switch_from_the_environment_refuses_other_words(monkeypatch):
+    monkeypatch.setenv("RAG_SEARCH__RERANK", "maybe")
+    with pytest.raises(ConfigError, match="search.rerank' must be true or false"):
+        load_config()
+
+
 def test_missing_file():
     with pytest.raises(ConfigError, match="not found"):
         load_config("no/such.toml")
