@@ -81,7 +81,7 @@ class Assistant:
         hits, similarity, asked = self.retrieve(query)
         listing = asks_for_list(query)
         top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
-        declined = self.policy.before(query, top, similarity, self.retriever.index.keyword.vocab)
+        declined = self.policy.before(query, top, hits, similarity, self.retriever.index.keyword.vocab)
         if declined:
             logger.info("declined before generating (%s)", declined)
             yield self._decline(question, query, lang, top, [declined])
@@ -154,9 +154,9 @@ class Assistant:
         def check(text: str) -> cite.Checked:
             return cite.check(text, given, c.support, similarity, c.similarity, question=query)
 
-        def find_evidence(known) -> policy.Evidence | None:
+        def find_evidence(known, figure: bool) -> policy.Evidence | None:
             judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
-            return policy.evidence(passages, relevance, judge, c.quote_candidates, known)
+            return policy.evidence(passages, relevance, judge, c.quote_candidates, known, figure)
 
         verdict = self.policy.after(query, lang, raw, passages, check, find_evidence, listing)
         checks = fired + verdict.fired

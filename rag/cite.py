@@ -132,6 +132,13 @@ def _numbers(text: str) -> dict[str, set[str | None]]:
     return found
 
 
+def figures(text: str) -> list[str]:
+    """The figures of a text: numbers that are no list number, [n] marker, date or part of a name ("Qwen3")."""
+    text = _LIST_NUMBER.sub("", unicodedata.normalize("NFKC", strip_markers(text)))
+    text = re.sub(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)", " ", text)
+    return re.findall(r"(?<![A-Za-z0-9.])\d+(?:[.,]\d+)*", text)
+
+
 def numbers_match(sentence: str, passage: str) -> bool:
     """True when every number of the sentence occurs in the passage (a changed figure is never supported),
     and in the same unit when both name one."""

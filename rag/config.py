@@ -155,8 +155,6 @@ class AnswerConfig:
     # The passages' best sentence (quoted when the reply says nothing, or as the answer when the reply is set
     # aside) is the one the reranker's judge prefers among the embedder's this-many best (0: the embedder's best).
     quote_candidates: int = 5
-    # Decline when the judge's P(yes) that the best sentence answers the question is below this (0: never).
-    min_answer: float = 0.0
     # Checks of rag/policy.py switched off, by name (for measuring what each one is worth).
     skip: tuple[str, ...] = ()
 
@@ -207,7 +205,7 @@ class Config:
         if g.context < 512:
             raise ConfigError(f"generate.context must be >= 512 tokens, got {g.context}")
         for name in (
-            "support", "similarity", "min_supported", "min_coverage", "min_similarity", "max_unseen", "min_answer"
+            "support", "similarity", "min_supported", "min_coverage", "min_similarity", "max_unseen"
         ):
             if not 0.0 <= getattr(self.answer, name) <= 1.0:
                 raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")

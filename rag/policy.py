@@ -59,8 +59,8 @@ CHECKS = {
             "question_names",
             "before",
             "declines without generating",
-            "a name the question asks about (a model, benchmark or metric: 'MOVA', 'GSM8K', 'WER') that no passage "
-            "read holds means the passages do not hold the asked-for fact",
+            "a name the question asks about (a model, benchmark or metric: 'MOVA', 'GSM8K', 'WER') that nothing "
+            "retrieved holds means the digests do not hold the asked-for fact",
         ),
         Check(
             "loop",
@@ -101,6 +101,12 @@ CHECKS = {
             "answer.min_supported",
         ),
         Check(
+            "answer_type",
+            "after",
+            "sets the reply aside; a passage sentence without a figure is no answer either",
+            "a question asking how many, how much or what score is answered by a figure",
+        ),
+        Check(
             "says_nothing",
             "after",
             "adds the best passage sentence as a quote",
@@ -112,13 +118,6 @@ CHECKS = {
             "answers with the best passage sentence, quoted and cited, instead of declining",
             "a reply set aside does not mean the passages lack the answer",
             "answer.quote_candidates",
-        ),
-        Check(
-            "passages_answer",
-            "after",
-            "declines",
-            "the judge finds no passage sentence that answers the question",
-            "answer.min_answer",
         ),
     )
 }
@@ -138,6 +137,14 @@ _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)
 _ENDS = " \n。.!！?？"
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)])\s+")  # "*   优势：...", "2. ..." quoted without their list mark
+# A question after a quantity, in either language.
+_QUANTITY = re.compile(
+    r"多少|几[个倍分位项种次年月天小秒张卡]|多[快大长高]|倍|百分之|得分|分数|准确率|比例|"
+    r"\bhow (?:many|much|fast|large|big|long|high|low)\b|\bby what (?:factor|margin)\b|"
+    r"\bwhat (?:\w+ )?(?:score|percentage|percent|fraction|share|rate|ratio|accuracy|number|speed-?up)\b|"
+    r"\bscore[sd]?\b",
+    re.IGNORECASE,
+)
 _LOOP_SPAN = (4, 60)  # lengths, in characters, of the phrases a loop is looked for at
 _STOPS = "。！？.!?]】"  # a sentence that ends in one of these is whole (a marker ends one too)
 
@@ -216,19 +223,40 @@ def unseen(question: str, vocabulary: Container[str]) -> float:
     return sum(t not in vocabulary for t in terms) / len(terms) if terms else 0.0
 
 
+def asks_for_figure(question: str) -> bool:
+    """True for a question after a quantity: how many, how much, what score, rate or share, how fast."""
+    return bool(_QUANTITY.search(question))
+
+
+def has_figure(text: str) -> bool:
+    """True when the text holds a figure beyond list numbers, markers and dates (see `cite.figures`)."""
+    return bool(cite.figures(text))
+
+
 def _squeezed(text: str) -> str:
     """Lower-cased letters and digits only: "GPT-4o" and "gpt4o", "Qwen3 Embedding" and "qwen3-embedding" meet."""
     return re.sub(r"[^0-9a-z\u4e00-\u9fff]", "", unicodedata.normalize("NFKC", text).lower())
 
 
+def _held(name: str, text: str) -> bool:
+    """True when `text` (squeezed) holds `name` (squeezed); a name of five characters or more may differ by one
+    character, as OCR misreads them ("GSM8K" read as "GSMB8K")."""
+    if name in text:
+        return True
+    if len(name) < 5:
+        return False
+    edits = {name[:i] + "." + name[i:] for i in range(1, len(name))}  # one character more
+    edits |= {name[:i] + "." + name[i + 1 :] for i in range(len(name))}  # one character other
+    edits |= {name[:i] + name[i + 1 :] for i in range(1, len(name) - 1)}  # one character fewer
+    return re.search("|".join(e if "." in e else re.escape(e) for e in edits), text) is not None
+
+
 def missing_names(question: str, hits: list[Hit]) -> list[str]:
-    """The names of the question (see `cite.names`) that none of the passages, titles included, holds; a metric
-    may be spelled out or in Chinese there ("WER" = "词错误率")."""
+    """The names of the question (see `cite.names`) that none of the hits, titles included, holds; a metric may
+    be spelled out or in Chinese there ("WER" = "词错误率")."""
     held = _squeezed(" ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits))
     return [
-        name
-        for name in cite.names(question)
-        if not any(_squeezed(alias) in held for alias in cite.aliases(name))
+        name for name in cite.names(question) if not any(_held(_squeezed(a), held) for a in cite.aliases(name))
     ]
 
 
@@ -251,16 +279,20 @@ def evidence(
     judge: Relevance | None = None,
     k: int = 5,
     known: Set[str] = frozenset(),
+    figure: bool = False,
 ) -> Evidence | None:
     """The passage sentence most likely to answer the question: the embedder's `k` best, the judge's pick.
 
-    Headings and sentences adding no term to `known` (the question's, titles') are no candidates.
+    Headings, sentences adding no term to `known` (the question's, titles') and, when the question asks for a
+    `figure`, sentences without one are no candidates.
     """
     candidates = [
         (p.n, p.shown[s:e].strip())
         for p in passages
         for s, e in cite.sentences(p.shown)
-        if not p.shown[s:e].lstrip().startswith("#") and set(tokenize(p.shown[s:e])) - known
+        if not p.shown[s:e].lstrip().startswith("#")
+        and set(tokenize(p.shown[s:e])) - known
+        and (not figure or has_figure(p.shown[s:e]))
     ]
     if not candidates:
         return None
@@ -293,8 +325,15 @@ class Policy:
     def on(self, name: str) -> bool:
         return name not in self.config.skip
 
-    def before(self, question: str, hits: list[Hit], similarity: float, vocabulary: Container[str]) -> str | None:
-        """The name of the check that declines the question before generating, or None."""
+    def before(
+        self, question: str, hits: list[Hit], retrieved: list[Hit], similarity: float, vocabulary: Container[str]
+    ) -> str | None:
+        """The name of the check that declines the question before generating, or None.
+
+        Args:
+            hits: The passages the model would read.
+            retrieved: Every hit of the search.
+        """
         c = self.config
         if not hits:
             return "low_relevance"
@@ -302,7 +341,7 @@ class Policy:
             return "unseen_terms"
         if self.on("low_relevance") and coverage(question, hits) < c.min_coverage and similarity < c.min_similarity:
             return "low_relevance"
-        if self.on("question_names") and missing_names(question, hits):
+        if self.on("question_names") and missing_names(question, retrieved):
             return "question_names"
         return None
 
@@ -313,7 +352,7 @@ class Policy:
         reply: str,
         passages: list[Passage],
         check: Callable[[str], cite.Checked],
-        find_evidence: Callable[[Set[str]], Evidence | None],
+        find_evidence: Callable[[Set[str], bool], Evidence | None],
         listing: bool = False,
     ) -> Verdict:
         """Checks the reply; sets it aside, amends it or falls back on the passages' best sentence.
@@ -321,7 +360,7 @@ class Policy:
         Args:
             check: Checks an answer's citations against the passages (`cite.check` bound to them).
             find_evidence: The passages' best sentence for the question (`evidence` bound to them), given the
-                terms it must add to.
+                terms it must add to and whether it must hold a figure.
         """
         c, verdict = self.config, Verdict()
         fired = verdict.fired
@@ -344,12 +383,16 @@ class Policy:
             if self.on("unsupported") and (supported == 0 or supported < c.min_supported * checked.sentences):
                 fired.append("unsupported")
                 usable = False
+        figure = self.on("answer_type") and asks_for_figure(question)
+        if usable and figure and not has_figure(reply):
+            fired.append("answer_type")
+            usable = False
         known = known_terms(question, passages)
         found: list[Evidence | None] = []
 
         def best() -> Evidence | None:
             if not found:
-                found.append(find_evidence(known))
+                found.append(find_evidence(known, figure))
             return found[0]
 
         if usable and checked is not None:
@@ -361,11 +404,6 @@ class Policy:
             fired.append("extract")
             verdict.checked = check(best().quoted(lang))  # type: ignore[union-attr]
             verdict.text = verdict.checked.text
-        if verdict.text is not None and self.on("passages_answer") and c.min_answer > 0 and not listing:
-            score = best().score if best() else 0.0  # type: ignore[union-attr]
-            if score is not None and score < c.min_answer:
-                fired.append("passages_answer")
-                verdict.text = verdict.checked = None
         if verdict.text is None:
             logger.info("declined after %s: %r", fired, reply[:200])
         return verdict

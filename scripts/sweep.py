@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl            # fusion methods and weights
     .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --rerank   # reranker weight and candidate count
-    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --answers  # citation-check and judge thresholds
+    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --answers  # citation-check thresholds
 
 The reranker judges the top 10 fused hits of each question once; the combinations are computed from
 those scores, so every row sees the same judgements. Likewise the generator answers each question once
@@ -57,17 +57,19 @@ def sweep_rerank(config, gold, retriever, relevant) -> None:
 
 
 def sweep_answers(config, gold, retriever) -> None:
-    """Answer thresholds, every setting checking the same replies and the same judgements."""
+    """Answer thresholds, every setting checking the same replies."""
     assistant = pipeline.open_assistant(config, retriever=retriever)
     assistant.generator = Replay(assistant.generator)
     assistant.judge = ReplayJudge(assistant.judge) if assistant.judge else None
-    print(f"{'similarity':>10}{'min_answer':>11}{'answer':>8}{'evidence':>9}{'declined: unans.':>17}{'ans.':>6}")
-    for similarity in (0.83, 0.86):
-        for min_answer in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-            assistant.answer_config = dataclasses.replace(config.answer, similarity=similarity, min_answer=min_answer)
+    print(f"{'similarity':>10}{'min_supported':>14}{'answer':>8}{'evidence':>9}{'declined: unans.':>17}{'ans.':>6}")
+    for similarity in (0.83, 0.86, 0.89):
+        for min_supported in (0.5, 1.0):
+            assistant.answer_config = dataclasses.replace(
+                config.answer, similarity=similarity, min_supported=min_supported
+            )
             figures, _ = score_answers(gold, [assistant.ask(q.question) for q in gold])
             print(
-                f"{similarity:>10}{min_answer:>11}{figures['answer_hit']:>8.3f}{figures['evidence_cited']:>9.3f}"
+                f"{similarity:>10}{min_supported:>14}{figures['answer_hit']:>8.3f}{figures['evidence_cited']:>9.3f}"
                 f"{figures['declined_unanswerable']:>17.3f}{figures['declined_answerable']:>6.3f}",
                 flush=True,
             )

@@ -116,10 +116,10 @@ def test_decline_is_plain_and_lists_the_closest_passages():
 
 
 def test_the_checks_that_fired_are_named_in_a_closed_fold():
-    answer = Answer("q", "The digests don't say.", False, checks=("unsupported", "passages_answer"))
+    answer = Answer("q", "The digests don't say.", False, checks=("unsupported", "answer_type"))
     html = render.sources_html(answer, 0)
     assert '<details class="rag-checks"><summary>Checks that fired (2)</summary>' in html
-    assert "<code>unsupported</code>" in html and "<code>passages_answer</code>" in html
+    assert "<code>unsupported</code>" in html and "<code>answer_type</code>" in html
 
 
 def test_respond_streams_then_replaces_with_the_checked_answer():
