@@ -86,3 +86,11 @@ def test_the_same_prompt_gets_the_same_reply_whatever_was_asked_before(bot):
     alone = logits(second)
     logits(first)
     assert np.array_equal(logits(second), alone)
+
+
+def test_a_figure_question_gets_the_figure_and_names_the_checks_that_fired(bot):
+    from rag.policy import CHECKS
+
+    answer = bot.ask("MOVA 的模型总参数是多少？")
+    assert answer.answerable and "32" in answer.text, answer
+    assert set(answer.checks) <= set(CHECKS), answer.checks

@@ -133,3 +133,29 @@ def test_shipped_configs_load():
 
     for path in sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.toml")):
         load_config(path)
+
+
+def test_eval_answers_measures_each_check_by_its_absence(rag, tmp_path, monkeypatch):
+    from tests.conftest import ScriptedGenerator
+
+    generator = ScriptedGenerator(lambda messages: "MathRL 在 GSM8K 上准确率提高了 12.5% [1]。")
+    monkeypatch.setattr("rag.generate.make_generator", lambda config: generator)
+    rag("index")
+    qa = tmp_path / "qa.jsonl"
+    rows = [
+        {"id": "1", "question": "MathRL 在 GSM8K 上提高了多少？", "evidence": ["提高了 12.5%"], "answers": ["12.5"]},
+        {"id": "2", "question": "红烧肉怎么做才好吃？", "evidence": [], "answers": [], "answerable": False},
+    ]
+    qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    code, out, _ = rag("eval", "--qa", str(qa), "--answers", "--json", "--ablate", "unseen_terms")
+    report = json.loads(out)["answers"]
+    assert code == 0 and report["answer_hit"] == 1.0 and report["declined_unanswerable"] == 1.0
+    assert report["checks_fired"] == {"unseen_terms": 1}
+    without = report["ablations"]["unseen_terms"]
+    assert "unseen_terms" not in without["checks_fired"] and without["checks_fired"]  # another check declines it
+    prompts = len(generator.prompts)
+    code, out, _ = rag("eval", "--qa", str(qa), "--answers", "--ablate", "all")
+    assert code == 0 and "without extract" in out and "without unseen_terms" in out
+    code, _, err = rag("eval", "--qa", str(qa), "--answers", "--ablate", "nonsense")
+    assert code == 1 and "answer.skip names no check: nonsense" in err
+    assert len(generator.prompts) > prompts
