@@ -112,6 +112,9 @@ class Assistant:
                 logger.info("the reply loops; generation stopped: %r", raw[-120:])
                 raw, fired = raw[:cut], ["loop"]
                 break
+            if not listing and self.policy.on("too_long") and (cut := policy.past_two_sentences(raw)) is not None:
+                raw, fired = raw[:cut], ["too_long"]
+                break
         yield self._finish(question, query, lang, raw, passages, relevance, listing, fired)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
@@ -154,9 +157,9 @@ class Assistant:
         def check(text: str) -> cite.Checked:
             return cite.check(text, given, c.support, similarity, c.similarity, question=query)
 
-        def find_evidence(known, figure: bool) -> policy.Evidence | None:
+        def find_evidence(known, units) -> policy.Evidence | None:
             judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
-            return policy.evidence(passages, relevance, judge, c.quote_candidates, known, figure)
+            return policy.evidence(passages, relevance, judge, c.quote_candidates, known, units)
 
         verdict = self.policy.after(query, lang, raw, passages, check, find_evidence, listing)
         checks = fired + verdict.fired

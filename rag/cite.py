@@ -133,10 +133,24 @@ def _numbers(text: str) -> dict[str, set[str | None]]:
 
 
 def figures(text: str) -> list[str]:
-    """The figures of a text: numbers that are no list number, [n] marker, date or part of a name ("Qwen3")."""
+    """The figures of a text: numbers that are no list number, [n] marker, date, link or part of a name ("Qwen3")."""
     text = _LIST_NUMBER.sub("", unicodedata.normalize("NFKC", strip_markers(text)))
-    text = re.sub(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)", " ", text)
+    text = re.sub(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\bhttps?://\S+", " ", text)
     return re.findall(r"(?<![A-Za-z0-9.])\d+(?:[.,]\d+)*", text)
+
+
+def units(text: str) -> dict[str, set[str | None]]:
+    """Each figure of the text (see `figures`) with the units written after it (None: no known unit)."""
+    found = _numbers(text)
+    return {f: found.get(f.replace(",", ""), {None}) for f in figures(text)}
+
+
+def units_asked(question: str) -> set[str]:
+    """The units a question names ("how many GPUs", "多少小时"); one-letter spellings ("h", "x") do not count."""
+    text = unicodedata.normalize("NFKC", question).lower()
+    words = re.findall(r"[a-z]{2,}|%", text)
+    asked = {_UNITS[w] for w in words if w in _UNITS}
+    return asked | {unit for word, unit in _UNITS.items() if CJK.match(word) and word in text}
 
 
 def numbers_match(sentence: str, passage: str) -> bool:
@@ -188,11 +202,24 @@ def names_match(sentence: str, passage: str, known: frozenset[str] = frozenset()
     return all(name.lower() in known or name.lower() in text for name in names(sentence))
 
 
+def subject_match(sentence: str, passage: str) -> bool:
+    """True when a sentence with figures and names has one of its names in the passage (the question's names
+    included): a figure is backed where its subject is, not by another paper's passage holding the same number."""
+    said = names(sentence)
+    if not said or not figures(sentence):
+        return True
+    text = unicodedata.normalize("NFKC", passage).lower()
+    return any(name.lower() in text for name in said)
+
+
 def details_match(sentence: str, passage: str, known: frozenset[str] = frozenset()) -> bool:
-    """True when the passage holds every number of the sentence (in its unit, and by its metric), and every
-    name of it the question does not."""
+    """True when the passage holds every number of the sentence (in its unit, and by its metric, beside one of
+    the sentence's names), and every name of it the question does not."""
     return (
-        numbers_match(sentence, passage) and labels_match(sentence, passage) and names_match(sentence, passage, known)
+        numbers_match(sentence, passage)
+        and labels_match(sentence, passage)
+        and names_match(sentence, passage, known)
+        and subject_match(sentence, passage)
     )
 
 

@@ -410,11 +410,13 @@ def _ablate(gold, names: list[str]) -> dict[str, dict]:
     """Figures without each named check, replaying the replies of the measurement before (no timings)."""
     import dataclasses
 
+    from rag.evaluate import ReplayEmbedder
     from rag.policy import CHECKS, validate
 
     names = list(CHECKS) if names == ["all"] else names
     validate(names)
     replayed = state["replayed"]
+    replayed.retriever.embedder = ReplayEmbedder(replayed.retriever.embedder)  # no timings from here on
     kept = replayed.answer_config
     out = {}
     for name in names:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rag.cite import CJK
 from rag.errors import InputError
 from rag.policy import QUOTE
@@ -355,6 +357,34 @@ class ReplayJudge:
         if key not in self.scores:
             self.scores[key] = list(self.judge.score(query, list(passages)))
         return self.scores[key]
+
+
+class ReplayEmbedder:
+    """Wraps an embedder so that a text embedded again (the same question and sentences, measured once per
+    check left out) is read from memory."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.vectors: dict[tuple[str, str], np.ndarray] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.embedder, name)
+
+    def _embed(self, kind: str, texts: list[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if (kind, t) not in self.vectors))
+        if new:
+            embed = self.embedder.embed_queries if kind == "query" else self.embedder.embed_passages
+            for text, vector in zip(new, embed(new), strict=True):
+                self.vectors[kind, text] = vector
+        if not texts:
+            return self.embedder.embed_passages([])
+        return np.stack([self.vectors[kind, t] for t in texts])
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed("query", texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed("passage", texts)
 
 
 def answer_all(

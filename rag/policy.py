@@ -69,6 +69,12 @@ CHECKS = {
             "a phrase repeated three times in a row is a decoding loop, not an answer",
         ),
         Check(
+            "too_long",
+            "during",
+            "stops generating after two sentences",
+            "the prompt asks for one or two sentences; what the model writes after them is not the answer",
+        ),
+        Check(
             "repeats",
             "after",
             "removes the sentence",
@@ -104,7 +110,7 @@ CHECKS = {
             "answer_type",
             "after",
             "sets the reply aside; a passage sentence without a figure is no answer either",
-            "a question asking how many, how much or what score is answered by a figure",
+            "a question asking how many, how much or what score is answered by a figure, in the unit it names",
         ),
         Check(
             "says_nothing",
@@ -174,6 +180,12 @@ def loop_end(text: str) -> int | None:
     return None
 
 
+def past_two_sentences(text: str) -> int | None:
+    """Where a third sentence with words starts in `text` (the end of the second), else None."""
+    claims = [(s, e) for s, e in cite.sentences(text) if tokenize(cite.strip_markers(text[s:e]))]
+    return claims[1][1] if len(claims) > 2 else None
+
+
 def drop_repeats(reply: str) -> str:
     """Removes each sentence whose terms all occur in one earlier sentence."""
     kept: list[set[str]] = []
@@ -228,9 +240,11 @@ def asks_for_figure(question: str) -> bool:
     return bool(_QUANTITY.search(question))
 
 
-def has_figure(text: str) -> bool:
-    """True when the text holds a figure beyond list numbers, markers and dates (see `cite.figures`)."""
-    return bool(cite.figures(text))
+def has_figure(text: str, units: Set[str] = frozenset()) -> bool:
+    """True when the text holds a figure beyond list numbers, markers and dates (see `cite.figures`); with
+    `units` (those the question names), one written in such a unit or in none known ("42,000 小时" does not
+    answer "how many GPUs")."""
+    return any(not units or None in said or said & units for said in cite.units(text).values())
 
 
 def _squeezed(text: str) -> str:
@@ -279,12 +293,12 @@ def evidence(
     judge: Relevance | None = None,
     k: int = 5,
     known: Set[str] = frozenset(),
-    figure: bool = False,
+    units: Set[str] | None = None,
 ) -> Evidence | None:
     """The passage sentence most likely to answer the question: the embedder's `k` best, the judge's pick.
 
-    Headings, sentences adding no term to `known` (the question's, titles') and, when the question asks for a
-    `figure`, sentences without one are no candidates.
+    Headings, sentences adding no term to `known` (the question's, titles') and, for a question after a figure
+    (`units` not None: the units it names), sentences without such a figure are no candidates.
     """
     candidates = [
         (p.n, p.shown[s:e].strip())
@@ -292,7 +306,7 @@ def evidence(
         for s, e in cite.sentences(p.shown)
         if not p.shown[s:e].lstrip().startswith("#")
         and set(tokenize(p.shown[s:e])) - known
-        and (not figure or has_figure(p.shown[s:e]))
+        and (units is None or has_figure(p.shown[s:e], units))
     ]
     if not candidates:
         return None
@@ -352,7 +366,7 @@ class Policy:
         reply: str,
         passages: list[Passage],
         check: Callable[[str], cite.Checked],
-        find_evidence: Callable[[Set[str], bool], Evidence | None],
+        find_evidence: Callable[[Set[str], Set[str] | None], Evidence | None],
         listing: bool = False,
     ) -> Verdict:
         """Checks the reply; sets it aside, amends it or falls back on the passages' best sentence.
@@ -360,7 +374,7 @@ class Policy:
         Args:
             check: Checks an answer's citations against the passages (`cite.check` bound to them).
             find_evidence: The passages' best sentence for the question (`evidence` bound to them), given the
-                terms it must add to and whether it must hold a figure.
+                terms it must add to and, for a question after a figure, the units it may be in.
         """
         c, verdict = self.config, Verdict()
         fired = verdict.fired
@@ -384,7 +398,8 @@ class Policy:
                 fired.append("unsupported")
                 usable = False
         figure = self.on("answer_type") and asks_for_figure(question)
-        if usable and figure and not has_figure(reply):
+        units = cite.units_asked(question) if figure else set()
+        if usable and figure and not has_figure(reply, units):
             fired.append("answer_type")
             usable = False
         known = known_terms(question, passages)
@@ -392,7 +407,7 @@ class Policy:
 
         def best() -> Evidence | None:
             if not found:
-                found.append(find_evidence(known, figure))
+                found.append(find_evidence(known, units if figure else None))
             return found[0]
 
         if usable and checked is not None:

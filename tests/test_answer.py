@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import ScriptedGenerator
 
-from rag import store
+from rag import cite, store
 from rag.answer import Assistant
 from rag.build import update_index
 from rag.cite import language
@@ -25,6 +25,7 @@ from rag.policy import (
     has_figure,
     loop_end,
     missing_names,
+    past_two_sentences,
     unseen,
 )
 from rag.prompts import asks_for_list, build_messages
@@ -130,13 +131,22 @@ class Judge:
 
 def test_a_quote_does_not_vouch_for_an_invented_claim(corpus, tmp_path, embedder):
     # Every term of the reply is in the question or the title line ("2026" from its date), so it would get a
-    # quote; but no passage holds the figure 2026 as a count: the model made it up, and the reply is set aside
-    # for the passage's sentence with a figure (which answers a near-miss question wrongly: see decision 0002).
+    # quote; but no passage holds the figure 2026 as a count: the model made it up, and the reply is set aside.
+    # The passage's one figure is a percentage, not parameters: nothing answers, and the answer declines.
     bot = assistant(corpus, tmp_path, embedder, lambda m: "MathRL has 2026 parameters [1].", skip=("unseen_terms",))
     bot.config = GenerateConfig(passages=1, passage_tokens=400)  # MathRL's passage alone
     answer = bot.ask("How large is the MathRL model, how many parameters?")
-    assert "2026" not in answer.text and answer.checks == ("citations", "unsupported", "extract")
-    assert answer.text.startswith(QUOTE["en"]) and "12.5%" in answer.text
+    assert not answer.answerable and answer.checks == ("citations", "unsupported")
+    # Without the unit rule the percentage would be quoted as the answer.
+    bot.answer_config = AnswerConfig(similarity=1.01, skip=("unseen_terms", "answer_type"))
+    answer = bot.ask("How large is the MathRL model, how many parameters?")
+    assert answer.answerable and "12.5%" in answer.text and "2026" not in answer.text
+
+
+def test_a_figure_is_backed_where_its_subject_is_not_by_another_papers_number():
+    assert not cite.subject_match("MOVA 在 MTEB 上拿了 10.10 分", "RL 训练后提高了 10.10 分")
+    assert cite.subject_match("MOVA 在 MTEB 上拿了 10.10 分", "MOVA ... 10.10")
+    assert cite.subject_match("它拿了 10.10 分", "提高了 10.10 分")  # no name: nothing to look for
 
 
 def test_a_question_after_a_figure_is_answered_by_a_figure(corpus, tmp_path, embedder):
@@ -152,7 +162,7 @@ def test_a_reply_that_copies_a_passage_out_is_set_aside(corpus, tmp_path, embedd
     copied = "VidGen: Long Video Generation, 2026-01-05 [1]\n1. **应用领域**：\n   视频生成 [1]。"
     bot = assistant(corpus, tmp_path, embedder, lambda m: copied, skip=("extract",))
     answer = bot.ask("VidGen 能生成多长的视频？")
-    assert not answer.answerable and answer.text == DECLINE["zh"] and answer.checks == ("copied_passage",)
+    assert not answer.answerable and answer.text == DECLINE["zh"] and answer.checks == ("too_long", "copied_passage")
     # The title alone is an answer ("which paper ..."), and a list names titles line by line.
     assert copies_a_passage(copied, ["[1] VidGen: Long Video Generation, 2026-01-05"])
     assert not copies_a_passage(
@@ -426,3 +436,13 @@ def test_question_names_are_matched_across_spellings_and_metric_aliases():
     assert missing_names("MOVA 的 WER 是多少？", hits) == []  # WER = 词错误率
     assert missing_names("How did GPT4o do on GSM8K, on 64 GPUs?", hits) == ["GPU"]  # the plural is the acronym
     assert missing_names("What is the FVD of MOVA?", hits) == ["FVD"]
+
+
+def test_generation_stops_after_two_sentences(corpus, tmp_path, embedder):
+    rambling = "VidGen 生成长视频[1]。它能生成 10 分钟的视频[1]。此外它还很快。而且它很便宜。"
+    bot = assistant(corpus, tmp_path, embedder, lambda m: rambling)
+    events = list(bot.stream("VidGen 能生成多长的视频？"))
+    answer = events[-1]
+    assert answer.text == "VidGen 生成长视频[1]。它能生成 10 分钟的视频[1]。" and answer.checks == ("too_long",)
+    assert "便宜" not in "".join(events[:-1])  # it was never generated
+    assert past_two_sentences("One [1]. Two [2].") is None and past_two_sentences("Alpha. Beta. Gamma") == len("Alpha. Beta.")
