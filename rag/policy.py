@@ -151,6 +151,10 @@ _QUANTITY = re.compile(
     r"\bscore[sd]?\b",
     re.IGNORECASE,
 )
+# ... unless it asks which one or who.
+_NAMING = re.compile(
+    r"哪[个些篇种款位家一]|什么|谁|\b(?:which|who|whose)\b|\bwhat (?:is|are|was) the name", re.IGNORECASE
+)
 _LOOP_SPAN = (4, 60)  # lengths, in characters, of the phrases a loop is looked for at
 _STOPS = "。！？.!?]】"  # a sentence that ends in one of these is whole (a marker ends one too)
 
@@ -181,9 +185,14 @@ def loop_end(text: str) -> int | None:
 
 
 def past_two_sentences(text: str) -> int | None:
-    """Where a third sentence with words starts in `text` (the end of the second), else None."""
-    claims = [(s, e) for s, e in cite.sentences(text) if tokenize(cite.strip_markers(text[s:e]))]
-    return claims[1][1] if len(claims) > 2 else None
+    """Where a third sentence with words starts in `text` (the end of the second), else None. Only a sentence
+    ending in end punctuation counts: lines copied from a table or an OCR page are no sentences."""
+    ended = [
+        e
+        for s, e in cite.sentences(text)
+        if cite.strip_markers(text[s:e]).rstrip()[-1:] in "。！？.!?" and tokenize(cite.strip_markers(text[s:e]))
+    ]
+    return ended[1] if len(ended) > 2 else None
 
 
 def drop_repeats(reply: str) -> str:
@@ -236,8 +245,9 @@ def unseen(question: str, vocabulary: Container[str]) -> float:
 
 
 def asks_for_figure(question: str) -> bool:
-    """True for a question after a quantity: how many, how much, what score, rate or share, how fast."""
-    return bool(_QUANTITY.search(question))
+    """True for a question after a quantity (how many, how much, what score, rate or share, how fast), unless it
+    asks which one or who ("哪个系统只要几秒钟的录音..." asks for a name; "几秒" there is "a few seconds")."""
+    return bool(_QUANTITY.search(question)) and not _NAMING.search(question)
 
 
 def has_figure(text: str, units: Set[str] = frozenset()) -> bool:
