@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"{name}: {path} not found, skipped", file=sys.stderr)
             continue
-        results["sets"][name] = measure(name, path, ablate=not args.no_ablate and name in HELD_OUT + ("tuning",))
+        results["sets"][name] = measure(name, path, ablate=not args.no_ablate and name in HELD_OUT)
     RESULTS.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     write_tables(results)
