@@ -3,6 +3,7 @@
     .venv/bin/python scripts/answer_report.py                      # every set, each check ablated (~40 min)
     .venv/bin/python scripts/answer_report.py --sets tuning --no-ablate
     .venv/bin/python scripts/answer_report.py --render             # only re-render the tables from the JSON
+    .venv/bin/python scripts/answer_report.py --before b04e382 blind=/tmp/blind.json   # rows measured earlier
 
 Each set runs `rag eval --qa FILE --answers --json [--ablate all]` in a process of its own, as a user would.
 The tables go to docs/results/answers.md and to the README between its `answers:begin`/`answers:end` marks;
@@ -23,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
+# The same sets measured on the code before the answer policy (`rag eval --qa FILE --answers --json` at b04e382).
+BEFORE = RESULTS / "answers-before-policy.json"
 SETS = {
     "tuning": "eval/gold-tune.jsonl",
     "validation": "eval/gold-valid.jsonl",
@@ -72,7 +75,10 @@ def measure(name: str, path: Path, ablate: bool) -> dict:
 
 
 def cell(figures: dict, key: str) -> str:
-    lo, hi = figures[f"{key}_ci"]
+    from rag.evaluate import wilson
+
+    over = figures["unanswerable" if key == "declined_unanswerable" else "answerable"]
+    lo, hi = figures.get(f"{key}_ci") or wilson(round(figures[key] * over), over)
     return f"{figures[key]:.3f} ({lo:.2f}-{hi:.2f})"
 
 
@@ -92,8 +98,14 @@ def pooled(sets: dict, names: tuple[str, ...], key: str, over: str, ablation: st
     return hits / total if total else None
 
 
-def render(results: dict) -> str:
-    sets = results["sets"]
+def load_before() -> dict | None:
+    return json.loads(BEFORE.read_text(encoding="utf-8")) if BEFORE.exists() else None
+
+
+def render(results: dict, before: dict | None = None) -> str:
+    sets = dict(results["sets"])
+    if before:
+        sets |= {f"{name}, before (at {before['commit']})": measured for name, measured in before["sets"].items()}
     lines = [
         f"Measured {results['date']} at {results['commit']} on {results['machine']}, offline default models, "
         f"by `python scripts/answer_report.py` (docs/results/answers.json). In brackets: the 95% interval over "
@@ -113,7 +125,8 @@ def render(results: dict) -> str:
             prefill = f"{f['prefill_ms']['p50'] / 1000:.1f} s ({f['prompt_tokens_p50']} tokens)"
         lines.append(
             f"| {name} | {f['answerable']} / {f['unanswerable']} | {answered[0]} | {answered[1]} | {declined} "
-            f"| {wrongly} | {f['answer_chars_p50']} | {f['looping']} | {f['first_token_ms']['p50'] / 1000:.1f} s "
+            f"| {wrongly} | {f.get('answer_chars_p50', '-')} | {f.get('looping', '-')} "
+            f"| {f['first_token_ms']['p50'] / 1000:.1f} s "
             f"| {prefill} | {f['answer_ms']['p50'] / 1000:.1f} s |"
         )
     ablated = [n for n in HELD_OUT if "ablations" in sets.get(n, {}).get("answers", {})]
@@ -147,7 +160,7 @@ def render(results: dict) -> str:
 
 
 def write_tables(results: dict) -> None:
-    table = render(results)
+    table = render(results, load_before())
     (RESULTS / "answers.md").write_text("# Answer figures\n\n" + table, encoding="utf-8")
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -163,8 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-ablate", action="store_true", help="skip measuring each check by its absence")
     p.add_argument("--render", action="store_true", help="only render the tables from the JSON")
     p.add_argument("--json", type=Path, default=RESULTS / "answers.json", help="where the figures go")
+    p.add_argument(
+        "--before",
+        metavar="COMMIT SET=FILE,...",
+        nargs=2,
+        help="keep `rag eval --answers --json` outputs measured at an earlier COMMIT as the 'before' rows",
+    )
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if args.before:
+        commit, files = args.before
+        pairs = dict(pair.split("=", 1) for pair in files.split(","))
+        sets = {name: {"answers": json.loads(Path(f).read_text())["answers"]} for name, f in pairs.items()}
+        BEFORE.write_text(json.dumps({"commit": commit, "sets": sets}, indent=1) + "\n", encoding="utf-8")
+        write_tables(json.loads(args.json.read_text(encoding="utf-8")))
+        return 0
     if args.render:
         write_tables(json.loads(args.json.read_text(encoding="utf-8")))
         return 0
