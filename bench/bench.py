@@ -47,7 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "with e5 (at most ~1000: ~10 a second) and extrapolate from their rate")  # fmt: skip
     p.add_argument("--slice-chars", type=int, help="use only the first N characters of each shipped digest")
     p.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    p.add_argument("--qa", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
+    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"  # the shared set, when it lies beside this checkout
+    p.add_argument("--qa", type=Path, default=dev if dev.exists() else ROOT / "eval" / "gold-valid.jsonl")
     p.add_argument("--workdir", type=Path, help="where indexes are built (default: a temporary folder, removed)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
