@@ -296,6 +296,10 @@ def evaluate(
         raise InputError(f"--k takes numbers separated by commas, got {ks!r}") from None
     if not cutoffs or cutoffs[0] < 1:
         raise InputError(f"--k takes positive numbers, got {ks!r}")
+    if ablate:
+        from rag.policy import validate
+
+        validate([] if ablate == ["all"] else ablate)  # a wrong name fails now, not after the answers
     gold = read_questions(qa)
     retriever = pipeline.open_retriever(config(), rerank=True if stages else None)
     retriever.stages([gold[0].question])  # warm up: models load outside the timings
