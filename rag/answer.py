@@ -81,7 +81,8 @@ class Assistant:
         hits, similarity, asked = self.retrieve(query)
         listing = asks_for_list(query)
         top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
-        declined = self.policy.before(query, top, hits, similarity, self.retriever.index.keyword.vocab)
+        checks = self.policy  # built once: read for every streamed piece
+        declined = checks.before(query, top, hits, similarity, self.retriever.index.keyword.vocab)
         if declined:
             logger.info("declined before generating (%s)", declined)
             yield self._decline(question, query, lang, top, [declined])
@@ -108,11 +109,11 @@ class Assistant:
         for piece in self.generator.stream(build_messages(query, lang, passages, listing), max_tokens):
             raw += piece
             yield piece
-            if self.policy.on("loop") and (cut := policy.loop_end(raw)) is not None:
+            if checks.on("loop") and (cut := policy.loop_end(raw)) is not None:
                 logger.info("the reply loops; generation stopped: %r", raw[-120:])
                 raw, fired = raw[:cut], ["loop"]
                 break
-            if not listing and self.policy.on("too_long") and (cut := policy.past_two_sentences(raw)) is not None:
+            if not listing and checks.on("too_long") and (cut := policy.past_two_sentences(raw)) is not None:
                 raw, fired = raw[:cut], ["too_long"]
                 break
         yield self._finish(question, query, lang, raw, passages, relevance, listing, fired)

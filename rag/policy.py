@@ -286,11 +286,10 @@ def missing_names(question: str, hits: list[Hit]) -> list[str]:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The passage sentence that best answers the question, with the judge's P(yes) (None without a judge)."""
+    """The passage sentence that best answers the question."""
 
     n: int
     sentence: str
-    score: float | None
 
     def quoted(self, lang: str) -> str:
         plain = _BULLET.sub("", " ".join(_EMPHASIS.sub("", cite.strip_markers(self.sentence)).split()))
@@ -323,18 +322,16 @@ def evidence(
     scores = relevance([sentence for _, sentence in candidates])
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
     if judge is None or k < 1:
-        return Evidence(*candidates[order[0]], None)
+        return Evidence(*candidates[order[0]])
     top = order[:k]
     judged = judge([candidates[i][1] for i in top])
-    best = max(range(len(top)), key=lambda j: (judged[j], -j))
-    return Evidence(*candidates[top[best]], float(judged[best]))
+    return Evidence(*candidates[top[max(range(len(top)), key=lambda j: (judged[j], -j))]])
 
 
 @dataclass
 class Verdict:
-    """What the policy made of a reply: the text to show (None to decline) and the checks that fired."""
+    """What the policy made of a reply: the checked answer to show (None to decline) and the checks that fired."""
 
-    text: str | None = None
     checked: cite.Checked | None = None
     fired: list[str] = field(default_factory=list)
 
@@ -395,7 +392,8 @@ class Policy:
         if usable and self.on("repeats") and (shorter := drop_repeats(reply)) != reply:
             fired.append("repeats")
             reply = shorter
-        if usable and not listing and self.on("copied_passage") and copies_a_passage(reply, map_headers(passages)):
+        headers = [header(p) for p in passages]
+        if usable and not listing and self.on("copied_passage") and copies_a_passage(reply, headers):
             fired.append("copied_passage")
             usable = False
         checked = None
@@ -413,7 +411,7 @@ class Policy:
             fired.append("answer_type")
             usable = False
         known = known_terms(question, passages)
-        found: list[Evidence | None] = []
+        found: list[Evidence | None] = []  # looked for once, and only when needed (the judge costs seconds)
 
         def best() -> Evidence | None:
             if not found:
@@ -421,21 +419,16 @@ class Policy:
             return found[0]
 
         if usable and checked is not None:
-            if not listing and self.on("says_nothing") and says_nothing(reply, known) and best():
+            if not listing and self.on("says_nothing") and says_nothing(reply, known) and (quote := best()):
                 fired.append("says_nothing")
-                checked = check(f"{reply.strip()}\n\n{best().quoted(lang)}")  # type: ignore[union-attr]
-            verdict.text, verdict.checked = checked.text, checked
-        elif self.on("extract") and not listing and best():
+                checked = check(f"{reply.strip()}\n\n{quote.quoted(lang)}")
+            verdict.checked = checked
+        elif self.on("extract") and not listing and (quote := best()):
             fired.append("extract")
-            verdict.checked = check(best().quoted(lang))  # type: ignore[union-attr]
-            verdict.text = verdict.checked.text
-        if verdict.text is None:
+            verdict.checked = check(quote.quoted(lang))
+        if verdict.checked is None:
             logger.info("declined after %s: %r", fired, reply[:200])
         return verdict
-
-
-def map_headers(passages: list[Passage]) -> list[str]:
-    return [header(p) for p in passages]
 
 
 def as_written(reply: str, passages: list[Passage]) -> cite.Checked:
