@@ -81,18 +81,6 @@ CHECKS = {
             "a sentence whose terms all occur in an earlier one adds nothing",
         ),
         Check(
-            "model_declined",
-            "after",
-            "sets the reply aside",
-            "a 0.5B model says 'not found' for passages that hold the answer; the passages decide instead",
-        ),
-        Check(
-            "copied_passage",
-            "after",
-            "sets the reply aside",
-            "a reply that copies a passage out under its title does not answer",
-        ),
-        Check(
             "citations",
             "after",
             "re-points or drops [n] markers",
@@ -133,12 +121,6 @@ DECLINE = {
     "en": "The digests don't say. The closest passages are below.",
 }
 QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
-# Ways a model says the sources don't answer.
-_REFUSAL = re.compile(
-    r"NOT\s*FOUND|没有(?:找到|提到|提及|提供|相关)|未(?:提到|提及|给出)|无法(?:回答|确定)|"
-    r"(?:do|does|did) not (?:mention|say|contain|provide|state)|no information",
-    re.IGNORECASE,
-)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)|[是为：:])$", re.IGNORECASE)
 _ENDS = " \n。.!！?？"
 _EMPHASIS = re.compile(r"\*\*|__|`")
@@ -163,10 +145,6 @@ def validate(skip: Sequence[str]) -> None:
     unknown = sorted(set(skip) - set(CHECKS))
     if unknown:
         raise ConfigError(f"answer.skip names no check: {', '.join(unknown)}; the checks are {', '.join(CHECKS)}")
-
-
-def refuses(reply: str) -> bool:
-    return not reply.strip() or bool(_REFUSAL.search(reply))
 
 
 def loop_end(text: str) -> int | None:
@@ -206,12 +184,6 @@ def drop_repeats(reply: str) -> str:
         kept.append(terms)
         out.append(reply[start:end])
     return "".join(out)
-
-
-def copies_a_passage(reply: str, headers: list[str]) -> bool:
-    """True when the reply opens with a passage's header line ("Title, date") and goes on for more lines."""
-    lines = [line.strip() for line in cite.strip_markers(reply).splitlines() if line.strip()]
-    return len(lines) > 1 and lines[0] in {cite.strip_markers(h).strip() for h in headers}
 
 
 def known_terms(question: str, passages: list[Passage]) -> set[str]:
@@ -386,16 +358,9 @@ class Policy:
         c, verdict = self.config, Verdict()
         fired = verdict.fired
         usable = bool(reply.strip())
-        if usable and self.on("model_declined") and refuses(reply):
-            fired.append("model_declined")
-            usable = False
         if usable and self.on("repeats") and (shorter := drop_repeats(reply)) != reply:
             fired.append("repeats")
             reply = shorter
-        headers = [header(p) for p in passages]
-        if usable and not listing and self.on("copied_passage") and copies_a_passage(reply, headers):
-            fired.append("copied_passage")
-            usable = False
         checked = None
         if usable:
             checked = check(reply) if self.on("citations") else as_written(reply, passages)
