@@ -11,11 +11,13 @@ from rag.keyword import tokenize
 
 # [1], [2, 3], [1][2], 【1】 and full-width commas, as small models write them.
 _MARKER = re.compile(r"\s*[\[【]\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]】]")
-# A sentence ends at Chinese end punctuation, or at . ! ? before a space or the end (so 12.5 stays whole);
-# markers written just after the full stop still belong to the sentence before. A line break ends one too,
-# except a soft wrap inside English text (OCR: "reflected by higher Creativity\nIndex [12].").
+# A sentence ends at Chinese end punctuation, or at . ! ? before a space or the end (so 12.5 stays whole, and
+# so does OCR's "70. 58": a full stop between digits is a decimal point); markers written just after the full
+# stop still belong to the sentence before. A line break ends one too, except a soft wrap inside English text
+# (OCR: "reflected by higher Creativity\nIndex [12].").
 _SENTENCE_END = re.compile(
-    r"(?:[。！？]|[.!?](?=\s|$|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|\n{2,}|(?<![A-Za-z,;-])\n|\n(?![A-Za-z])"
+    r"(?:[。！？]|(?<!\d)[.!?](?=\s|$|[\[【])|(?<=\d)[.!?](?=\s*$|\s+\D|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|"
+    r"\n{2,}|(?<![A-Za-z,;-])\n|\n(?![A-Za-z])"
 )
 # A date is one figure: "2026-02-10" under every passage's title must not supply a "10" or a "2".
 _NUMBER = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\d+(?:[.,]\d+)*")

@@ -16,6 +16,9 @@ from rag.types import Hit
 # The model copied such junk into its answers, so it reads junk lines with the junk cut out (see `legible`).
 _FIGURE = re.compile(r"[(\[]?[-+~]?\d[\d.,:/%x×-]*[)\]]?[.,;:%]?")
 _LOWER_PAIR = re.compile(r"[a-z]{2}")
+# A document field: a label and a date or a link ("**Date**: 2026-02-10", "- **链接**: https://..."). It answers
+# nothing (the passage's header shows its title and date) and a link costs the prompt a dozen tokens.
+_FIELD = re.compile(r"[\s>*-]*(?:\*\*)?[^:：*\n]{1,24}(?:\*\*)?\s*[:：]\s*(?:\d{4}-\d{2}(?:-\d{2})?|https?://\S+)\s*")
 _WORD_CHARS = "-_.@/"
 
 
@@ -64,6 +67,11 @@ def legible(text: str) -> str:
     return "\n".join(out)
 
 
+def is_field(sentence: str) -> bool:
+    """True for a document field: a label and a date or a link, and nothing else."""
+    return _FIELD.fullmatch(sentence) is not None
+
+
 Relevance = Callable[[list[str]], Sequence[float]]  # scores sentences for the question
 
 
@@ -102,7 +110,8 @@ def excerpts(
 ) -> list[tuple[tuple[int, int], ...]]:
     """Chooses the sentences of `texts` the model reads, sharing one token `budget` among them.
 
-    First each text's sentence most relevant to the question, then every sentence from the most relevant down,
+    Document fields (a date, a link; see `is_field`) are left out. First each text's sentence most relevant
+    to the question, then every sentence from the most relevant down,
     each with its neighbours (context, the more relevant first), as long as they fit. A best sentence longer
     than its text's share of the budget is cut to the share.
 
@@ -114,7 +123,12 @@ def excerpts(
         Each text's chosen (start, end) sentence spans, in text order.
     """
     spans = [cite.sentences(text) for text in texts]
-    ids = [(i, j) for i, text_spans in enumerate(spans) for j in range(len(text_spans))]
+    ids = [
+        (i, j)
+        for i, text_spans in enumerate(spans)
+        for j, (start, end) in enumerate(text_spans)
+        if not is_field(texts[i][start:end])
+    ]
     if not ids:
         return [() for _ in texts]
     sentences = [texts[i][slice(*spans[i][j])] for i, j in ids]

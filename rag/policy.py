@@ -109,9 +109,10 @@ CHECKS = {
         Check(
             "extract",
             "after",
-            "answers with the best passage sentence, quoted and cited, instead of declining",
+            "answers with the best passage sentence, quoted and cited, instead of declining, when it is close "
+            "to the question in meaning",
             "a reply set aside does not mean the passages lack the answer",
-            "answer.quote_candidates",
+            "answer.quote_candidates, answer.min_extract",
         ),
     )
 }
@@ -137,6 +138,7 @@ _QUANTITY = re.compile(
 _NAMING = re.compile(
     r"哪[个些篇种款位家一]|什么|谁|\b(?:which|who|whose)\b|\bwhat (?:is|are|was) the name", re.IGNORECASE
 )
+_CLAUSE = re.compile(r"[,，;；]\s*(?:and\s+|以及|并且|还有)?|\s+and\s+(?=how|what|by)", re.IGNORECASE)
 _LOOP_SPAN = (4, 60)  # lengths, in characters, of the phrases a loop is looked for at
 _STOPS = "。！？.!?]】"  # a sentence that ends in one of these is whole (a marker ends one too)
 
@@ -217,9 +219,11 @@ def unseen(question: str, vocabulary: Container[str]) -> float:
 
 
 def asks_for_figure(question: str) -> bool:
-    """True for a question after a quantity (how many, how much, what score, rate or share, how fast), unless it
-    asks which one or who ("哪个系统只要几秒钟的录音..." asks for a name; "几秒" there is "a few seconds")."""
-    return bool(_QUANTITY.search(question)) and not _NAMING.search(question)
+    """True for a question after a quantity (how many, how much, what score, rate or share, how fast) in a clause
+    that does not ask which one or who ("哪个系统只要几秒钟的录音..." asks for a name; "几秒" there is "a few
+    seconds"; "Which model is it, and how many parameters does it have?" asks for both)."""
+    clauses = _CLAUSE.split(question)
+    return any(_QUANTITY.search(c) and not _NAMING.search(c) for c in clauses)
 
 
 def has_figure(text: str, units: Set[str] = frozenset()) -> bool:
@@ -262,6 +266,7 @@ class Evidence:
 
     n: int
     sentence: str
+    similarity: float = 0.0  # the embedder's cosine to the question
 
     def quoted(self, lang: str) -> str:
         plain = _BULLET.sub("", " ".join(_EMPHASIS.sub("", cite.strip_markers(self.sentence)).split()))
@@ -294,10 +299,11 @@ def evidence(
     scores = relevance([sentence for _, sentence in candidates])
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
     if judge is None or k < 1:
-        return Evidence(*candidates[order[0]])
+        return Evidence(*candidates[order[0]], float(scores[order[0]]))
     top = order[:k]
     judged = judge([candidates[i][1] for i in top])
-    return Evidence(*candidates[top[max(range(len(top)), key=lambda j: (judged[j], -j))]])
+    picked = top[max(range(len(top)), key=lambda j: (judged[j], -j))]
+    return Evidence(*candidates[picked], float(scores[picked]))
 
 
 @dataclass
@@ -388,7 +394,7 @@ class Policy:
                 fired.append("says_nothing")
                 checked = check(f"{reply.strip()}\n\n{quote.quoted(lang)}")
             verdict.checked = checked
-        elif self.on("extract") and not listing and (quote := best()):
+        elif self.on("extract") and not listing and (quote := best()) and quote.similarity >= c.min_extract:
             fired.append("extract")
             verdict.checked = check(quote.quoted(lang))
         if verdict.checked is None:

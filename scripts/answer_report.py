@@ -28,6 +28,7 @@ RESULTS = ROOT / "docs" / "results"
 BEFORE = RESULTS / "answers-before-policy.json"
 SETS = {
     "tuning": "eval/gold-tune.jsonl",
+    "tuning2": "eval/gold-tune2.jsonl",
     "validation": "eval/gold-valid.jsonl",
     "blind": "eval/blind.jsonl",
     "dev": "../shared/eval/dev.jsonl",

@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl            # fusion methods and weights
     .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --rerank   # reranker weight and candidate count
-    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl --answers  # citation-check thresholds
+    .venv/bin/python scripts/sweep.py eval/gold-tune.jsonl eval/gold-tune2.jsonl --answers \\
+        --try answer.skip=extract --try generate.passage_tokens=80 --memo /tmp/replies.json --json out.json
 
 The reranker judges the top 10 fused hits of each question once; the combinations are computed from
 those scores, so every row sees the same judgements. Likewise the generator answers each question once
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
+import json
 import time
 from pathlib import Path
 
@@ -56,37 +59,102 @@ def sweep_rerank(config, gold, retriever, relevant) -> None:
             report(f"rerank top {candidates} weight={weight}", gold, rankings, retriever, relevant)
 
 
-def sweep_answers(config, gold, retriever) -> None:
-    """Answer thresholds, every setting checking the same replies."""
+def setting(config, spec: str):
+    """`config` with the assignments of `spec` ("generate.passage_tokens=80,answer.skip=extract+loop")."""
+    for assignment in filter(None, spec.split(",")):
+        key, value = assignment.split("=", 1)
+        section_name, name = key.split(".", 1)
+        section = getattr(config, section_name)
+        old = getattr(section, name)
+        typed = tuple(filter(None, value.split("+"))) if isinstance(old, tuple) else type(old)(value)
+        config = dataclasses.replace(config, **{section_name: dataclasses.replace(section, **{name: typed})})
+    return config
+
+
+def load_memo(path: Path | None, replay: Replay, judge: ReplayJudge | None) -> None:
+    if path and path.exists():
+        memo = json.loads(path.read_text(encoding="utf-8"))
+        replay.replies = memo["replies"]
+        if judge:
+            judge.scores = {(q, tuple(s)): scores for q, s, scores in memo["judge"]}
+
+
+def save_memo(path: Path | None, replay: Replay, judge: ReplayJudge | None) -> None:
+    if path:
+        judged = [[q, list(s), scores] for (q, s), scores in judge.scores.items()] if judge else []
+        path.write_text(json.dumps({"replies": replay.replies, "judge": judged}, ensure_ascii=False), encoding="utf-8")
+
+
+def sweep_answers(config, files: list[Path], retriever, tries: list[str], memo: Path | None) -> dict:
+    """Answer figures for the defaults and each `--try` setting, on each file and pooled over them.
+
+    A prompt asked again replays its reply (and the judge its scores), so settings that change only the checks
+    cost no generation; with `memo` the replies are kept on disk for the next run. The objective is the mean of
+    the issue's three decline-or-answer targets: gold answer, unanswerable declined, 1 - answerable declined.
+    """
     assistant = pipeline.open_assistant(config, retriever=retriever)
-    assistant.generator = Replay(assistant.generator)
-    assistant.judge = ReplayJudge(assistant.judge) if assistant.judge else None
-    print(f"{'similarity':>10}{'min_supported':>14}{'answer':>8}{'evidence':>9}{'declined: unans.':>17}{'ans.':>6}")
-    for similarity in (0.83, 0.86, 0.89):
-        for min_supported in (0.5, 1.0):
-            assistant.answer_config = dataclasses.replace(
-                config.answer, similarity=similarity, min_supported=min_supported
+    replay = Replay(assistant.generator)
+    judge = ReplayJudge(assistant.judge) if assistant.judge else None
+    load_memo(memo, replay, judge)
+    assistant.generator, assistant.judge = replay, judge
+    golds = {f.stem: read_questions(f) for f in files}
+    out = {}
+    print(f"{'setting':<60}{'gold':>7}{'unans. declined':>17}{'ans. declined':>15}{'objective':>11}")
+    for spec in ["", *tries]:
+        changed = setting(config, spec)
+        assistant.config, assistant.answer_config = changed.generate, changed.answer
+        rows = {}
+        for name, gold in golds.items():
+            rows[name], _ = score_answers(gold, [assistant.ask(q.question) for q in gold])
+            save_memo(memo, replay, judge)
+        pooled = {
+            key: sum(rows[n][key] * rows[n][over] for n in rows) / max(1, sum(rows[n][over] for n in rows))
+            for key, over in (
+                ("answer_hit", "answerable"),
+                ("evidence_cited", "answerable"),
+                ("declined_unanswerable", "unanswerable"),
+                ("declined_answerable", "answerable"),
             )
-            figures, _ = score_answers(gold, [assistant.ask(q.question) for q in gold])
-            print(
-                f"{similarity:>10}{min_supported:>14}{figures['answer_hit']:>8.3f}{figures['evidence_cited']:>9.3f}"
-                f"{figures['declined_unanswerable']:>17.3f}{figures['declined_answerable']:>6.3f}",
-                flush=True,
-            )
+        }
+        pooled["objective"] = (
+            pooled["answer_hit"] + pooled["declined_unanswerable"] + 1 - pooled["declined_answerable"]
+        ) / 3
+        out[spec or "defaults"] = {"files": rows, "pooled": pooled}
+        print(
+            f"{spec or 'defaults':<60}{pooled['answer_hit']:>7.3f}{pooled['declined_unanswerable']:>17.3f}"
+            f"{pooled['declined_answerable']:>15.3f}{pooled['objective']:>11.3f}",
+            flush=True,
+        )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("qa", type=Path)
+    parser.add_argument("qa", type=Path, nargs="+")
     parser.add_argument("--rerank", action="store_true")
     parser.add_argument("--answers", action="store_true")
+    parser.add_argument(
+        "--try",
+        dest="tries",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE,...",
+        help="with --answers: a setting to measure beside the defaults (repeatable)",
+    )
+    parser.add_argument("--memo", type=Path, help="with --answers: keep the model's replies in this file")
+    parser.add_argument("--json", type=Path, help="with --answers: write the figures here")
     args = parser.parse_args()
     config = load_config()
-    gold = read_questions(args.qa)
     retriever = pipeline.open_retriever(config, rerank=False)
     if args.answers:
-        sweep_answers(config, gold, retriever)
+        for spec in args.tries:
+            setting(config, spec)  # a wrong key fails before any question is answered
+        out = sweep_answers(config, args.qa, retriever, args.tries, args.memo)
+        if args.json:
+            measured = {"date": datetime.date.today().isoformat(), "files": [str(f) for f in args.qa]}
+            args.json.write_text(json.dumps(measured | {"settings": out}, indent=1) + "\n", encoding="utf-8")
         return
+    gold = read_questions(args.qa[0])
     relevant = relevant_counts(gold, retriever.index.chunks)
     print(HEADER)
     (sweep_rerank if args.rerank else sweep_fusion)(config, gold, retriever, relevant)

@@ -11,7 +11,7 @@ from rag.build import update_index
 from rag.cite import language
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.errors import ConfigError
-from rag.excerpt import Passage, excerpts, legible
+from rag.excerpt import Passage, excerpts, is_field, legible
 from rag.generate import neutralize
 from rag.load import load_corpus
 from rag.policy import (
@@ -35,7 +35,8 @@ from rag.types import Answer, Chunk, Hit
 def assistant(corpus, tmp_path, embedder, reply, **answer) -> Assistant:
     update_index(tmp_path / "index", load_corpus([corpus])[0], embedder, ChunkConfig(size=200, overlap=0))
     retriever = Retriever(store.load(tmp_path / "index"), embedder)
-    config = AnswerConfig(**{"similarity": 1.01, **answer})  # the hashing embedder's cosine means nothing
+    # The hashing embedder's cosine means nothing: the checks that read it are set apart.
+    config = AnswerConfig(**{"similarity": 1.01, "min_extract": 0.0, **answer})
     return Assistant(retriever, ScriptedGenerator(reply), GenerateConfig(passages=2, passage_tokens=400), config)
 
 
@@ -137,7 +138,7 @@ def test_a_quote_does_not_vouch_for_an_invented_claim(corpus, tmp_path, embedder
     answer = bot.ask("How large is the MathRL model, how many parameters?")
     assert not answer.answerable and answer.checks == ("citations", "unsupported")
     # Without the unit rule the percentage would be quoted as the answer.
-    bot.answer_config = AnswerConfig(similarity=1.01, skip=("unseen_terms", "answer_type"))
+    bot.answer_config = AnswerConfig(similarity=1.01, min_extract=0.0, skip=("unseen_terms", "answer_type"))
     answer = bot.ask("How large is the MathRL model, how many parameters?")
     assert answer.answerable and "12.5%" in answer.text and "2026" not in answer.text
 
@@ -155,6 +156,8 @@ def test_a_question_after_a_figure_is_answered_by_a_figure(corpus, tmp_path, emb
     assert asks_for_figure("How many GPUs trained it?") and asks_for_figure("它比基线快了几倍？")
     assert not asks_for_figure("Which paper proposes VidGen?") and not asks_for_figure("VidGen 用在什么领域？")
     assert not asks_for_figure("哪个系统只要几秒钟的录音就能合成歌声？")  # asks which one: a name
+    assert asks_for_figure("Which model makes video and audio together, and how many parameters does it use?")
+    assert asks_for_figure("哪个模型能同时生成音视频，它有多少参数？")
     assert has_figure("提高了 12.5% [1]。") and not has_figure("Qwen3 和 GSM8K，2026-02-10 [1]")
 
 
@@ -167,6 +170,17 @@ def test_the_judge_picks_the_quote_among_the_embedders_best_sentences(corpus, tm
         query, sentences = bot.judge.asked[0]
         assert query == question and (len(sentences) == 1) == (k == 1)
         assert ("本周点评" in answer.text.split("\n\n")[1]) == judged  # with k=1 the judge sees one sentence
+
+
+def test_a_set_aside_reply_declines_when_no_sentence_is_close_enough_to_extract(corpus, tmp_path, embedder):
+    question = "VidGen 能生成多少分钟的视频？"
+    for min_extract, extracted in ((-1.0, True), (1.01, False)):  # any cosine reaches -1, none 1.01
+        bot = assistant(
+            corpus, tmp_path / str(min_extract), embedder, lambda m: "VidGen 生成长视频[1]。", min_extract=min_extract
+        )
+        answer = bot.ask(question)
+        assert answer.answerable == extracted and ("10 分钟" in answer.text) == extracted
+        assert answer.checks == (("answer_type", "extract") if extracted else ("answer_type",))
 
 
 def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, embedder):
@@ -297,6 +311,13 @@ def test_excerpts_share_one_budget_best_sentences_first_then_the_most_relevant_w
     # A best sentence over its text's share (half of 20) is cut to it, never left out for a less relevant one.
     assert chosen(20) == [["VidGen 生成 "], ["MOVA 生成音视频"]]
     assert excerpts(["", "   "], lambda s: [0.0] * len(s), 100, len) == [(), ()]
+
+
+def test_excerpts_leave_out_document_fields():
+    text = "**Date**: 2026-02-10\n- **链接**: https://x.org/2602.07040\n- **应用领域**：视频生成\nVidGen 生成视频。"
+    spans = excerpts([text], lambda sentences: [1.0] * len(sentences), 100, len)[0]
+    assert [text[s:e].strip() for s, e in spans] == ["- **应用领域**：视频生成", "VidGen 生成视频。"]
+    assert is_field("Source URL: https://x.org") and not is_field("Date: the day VidGen came out, 2026-02-10")
 
 
 def test_a_passage_shows_its_sentences_with_gaps_marked_and_points_citations_into_the_chunk():

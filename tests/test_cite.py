@@ -123,6 +123,12 @@ def test_sentences_keep_decimals_and_trailing_markers_whole():
     text = "Accuracy rose by 12.5% on GSM8K. [1][2] 第二句。第三句"
     parts = [text[s:e].strip() for s, e in sentences(text)]
     assert parts == ["Accuracy rose by 12.5% on GSM8K. [1][2]", "第二句。", "第三句"]
+    ocr = "MMTEB 70. 58 and 69. 45 on average. It has 8 layers. Next"  # OCR spaces decimal points out
+    assert [ocr[s:e].strip() for s, e in sentences(ocr)] == [
+        "MMTEB 70. 58 and 69. 45 on average.",
+        "It has 8 layers.",
+        "Next",
+    ]
     assert markers("x [1, 2]【3】") == [1, 2, 3]
 
 
