@@ -73,7 +73,7 @@ class Assistant:
                 rewritten from them into a standalone question (`Answer.query`) before retrieval.
 
         The final `Answer` is what to keep: the checks of rag/policy.py may have amended what was streamed,
-        replaced it with the passages' best sentence or declined.
+        added the passages' best sentence as a quote, or declined.
         """
         question = clean_question(question)
         lang = language(question)

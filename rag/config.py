@@ -156,9 +156,6 @@ class AnswerConfig:
     # The passages' best sentence (quoted when the reply says nothing, or as the answer when the reply is set
     # aside) is the one the reranker's judge prefers among the embedder's this-many best (0: the embedder's best).
     quote_candidates: int = 5
-    # A reply set aside gives way to that sentence only when the embedder's cosine between it and the question
-    # reaches this; below it, the answer declines. Chosen on the tuning parts (docs/decisions/0003).
-    min_extract: float = 0.9
     # Checks of rag/policy.py switched off, by name (for measuring what each one is worth).
     skip: tuple[str, ...] = ()
 
@@ -213,8 +210,6 @@ class Config:
         ):
             if not 0.0 <= getattr(self.answer, name) <= 1.0:
                 raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")
-        if not -1 <= self.answer.min_extract <= 1:
-            raise ConfigError(f"answer.min_extract is a cosine, from -1 to 1; got {self.answer.min_extract}")
         if self.answer.quote_candidates < 0:
             raise ConfigError(f"answer.quote_candidates must be >= 0, got {self.answer.quote_candidates}")
         if not self.corpus.paths:

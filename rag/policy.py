@@ -1,11 +1,11 @@
-"""The answer policy: every check that can decline, amend or replace an answer, each with a name.
+"""The answer policy: every check that can decline or amend an answer, each with a name.
 
 An answer records the names of the checks that fired (`Answer.checks`), and `answer.skip` switches checks off
 by name, so each can be measured by its absence (`rag eval --answers --ablate NAME`). The table `CHECKS` says
-what each one does and why; docs/results/ablation.json says what removing it costs.
+what each one does and why; docs/results/answers.md says what removing it costs.
 
-Whether the digests answer a question is decided from the passages, not from the reply: when the reply fails
-the checks but a passage sentence answers the question, that sentence is the answer, quoted and cited.
+A reply the checks set aside declines, with the closest passages: answering with the passages' best sentence
+instead was measured and dropped (docs/decisions/0003).
 """
 
 from __future__ import annotations
@@ -105,14 +105,6 @@ CHECKS = {
             "after",
             "adds the best passage sentence as a quote",
             "a reply that only repeats the question, titles or headings leaves the answer unsaid",
-        ),
-        Check(
-            "extract",
-            "after",
-            "answers with the best passage sentence, quoted and cited, instead of declining, when it is close "
-            "to the question in meaning",
-            "a reply set aside does not mean the passages lack the answer",
-            "answer.quote_candidates, answer.min_extract",
         ),
     )
 }
@@ -266,7 +258,6 @@ class Evidence:
 
     n: int
     sentence: str
-    similarity: float = 0.0  # the embedder's cosine to the question
 
     def quoted(self, lang: str) -> str:
         plain = _BULLET.sub("", " ".join(_EMPHASIS.sub("", cite.strip_markers(self.sentence)).split()))
@@ -299,11 +290,10 @@ def evidence(
     scores = relevance([sentence for _, sentence in candidates])
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))  # ties keep the earlier sentence
     if judge is None or k < 1:
-        return Evidence(*candidates[order[0]], float(scores[order[0]]))
+        return Evidence(*candidates[order[0]])
     top = order[:k]
     judged = judge([candidates[i][1] for i in top])
-    picked = top[max(range(len(top)), key=lambda j: (judged[j], -j))]
-    return Evidence(*candidates[picked], float(scores[picked]))
+    return Evidence(*candidates[top[max(range(len(top)), key=lambda j: (judged[j], -j))]])
 
 
 @dataclass
@@ -394,9 +384,6 @@ class Policy:
                 fired.append("says_nothing")
                 checked = check(f"{reply.strip()}\n\n{quote.quoted(lang)}")
             verdict.checked = checked
-        elif self.on("extract") and not listing and (quote := best()) and quote.similarity >= c.min_extract:
-            fired.append("extract")
-            verdict.checked = check(quote.quoted(lang))
         if verdict.checked is None:
             logger.info("declined after %s: %r", fired, reply[:200])
         return verdict

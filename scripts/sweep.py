@@ -16,12 +16,21 @@ import argparse
 import dataclasses
 import datetime
 import json
+import subprocess
 import time
 from pathlib import Path
 
 from rag import fuse, pipeline
 from rag.config import load_config
-from rag.evaluate import Replay, ReplayJudge, read_questions, relevant_counts, score_answers, score_rankings
+from rag.evaluate import (
+    Replay,
+    ReplayEmbedder,
+    ReplayJudge,
+    read_questions,
+    relevant_counts,
+    score_answers,
+    score_rankings,
+)
 
 HEADER = f"{'setting':<34}{'hit@1':>8}{'hit@5':>8}{'hit@10':>8}{'mrr@10':>8}"
 
@@ -97,6 +106,7 @@ def sweep_answers(config, files: list[Path], retriever, tries: list[str], memo: 
     judge = ReplayJudge(assistant.judge) if assistant.judge else None
     load_memo(memo, replay, judge)
     assistant.generator, assistant.judge = replay, judge
+    assistant.retriever.embedder = ReplayEmbedder(assistant.retriever.embedder)  # each setting reads the same
     golds = {f.stem: read_questions(f) for f in files}
     out = {}
     print(f"{'setting':<60}{'gold':>7}{'unans. declined':>17}{'ans. declined':>15}{'objective':>11}")
@@ -151,7 +161,12 @@ def main() -> None:
             setting(config, spec)  # a wrong key fails before any question is answered
         out = sweep_answers(config, args.qa, retriever, args.tries, args.memo)
         if args.json:
-            measured = {"date": datetime.date.today().isoformat(), "files": [str(f) for f in args.qa]}
+            head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+            measured = {
+                "date": datetime.date.today().isoformat(),
+                "commit": head.strip(),
+                "files": [str(f) for f in args.qa],
+            }
             args.json.write_text(json.dumps(measured | {"settings": out}, indent=1) + "\n", encoding="utf-8")
         return
     gold = read_questions(args.qa[0])

@@ -155,7 +155,7 @@ def test_eval_answers_measures_each_check_by_its_absence(rag, tmp_path, monkeypa
     assert "unseen_terms" not in without["checks_fired"] and without["checks_fired"]  # another check declines it
     prompts = len(generator.prompts)
     code, out, _ = rag("eval", "--qa", str(qa), "--answers", "--ablate", "all")
-    assert code == 0 and "without extract" in out and "without unseen_terms" in out
+    assert code == 0 and "without answer_type" in out and "without unseen_terms" in out
     code, _, err = rag("eval", "--qa", str(qa), "--answers", "--ablate", "nonsense")
     assert code == 1 and "answer.skip names no check: nonsense" in err
     assert len(generator.prompts) > prompts
