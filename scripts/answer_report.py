@@ -186,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.before:
-        commit, files = args.before
+        at, files = args.before
         pairs = dict(pair.split("=", 1) for pair in files.split(","))
         sets = {name: {"answers": json.loads(Path(f).read_text())["answers"]} for name, f in pairs.items()}
-        BEFORE.write_text(json.dumps({"commit": commit, "sets": sets}, indent=1) + "\n", encoding="utf-8")
+        BEFORE.write_text(json.dumps({"commit": at, "sets": sets}, indent=1) + "\n", encoding="utf-8")
         write_tables(json.loads(args.json.read_text(encoding="utf-8")))
         return 0
     if args.render:
