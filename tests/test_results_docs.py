@@ -25,3 +25,20 @@ def test_answer_tables_are_rendered_from_the_json():
     block = readme.split("<!-- answers:begin -->\n", 1)[1].split("<!-- answers:end -->", 1)[0]
     assert block == table
     assert (REPO / "docs" / "results" / "answers.md").read_text(encoding="utf-8") == "# Answer figures\n\n" + table
+
+
+def test_a_measuring_run_writes_the_json_and_the_tables(tmp_path, monkeypatch):
+    report = _report()
+    measured = json.loads((REPO / "docs" / "results" / "answers.json").read_text(encoding="utf-8"))["sets"]
+    monkeypatch.setattr(report, "measure", lambda name, path, ablate: measured[name])  # no model run here
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    monkeypatch.setattr(report, "ROOT", tmp_path)  # the README it rewrites is the temp dir's
+    (tmp_path / "README.md").write_text("intro\n<!-- answers:begin -->\nold\n<!-- answers:end -->\nrest\n")
+    monkeypatch.setattr(report, "SETS", {"tuning": str(REPO / "eval" / "gold-tune.jsonl")})
+    assert report.main(["--sets", "tuning", "--no-ablate", "--json", str(tmp_path / "a.json")]) == 0
+    written = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert set(written["sets"]) == {"tuning"} and "commit" in written and written["machine"]
+    table = report.render(written, report.load_before())
+    assert (tmp_path / "answers.md").read_text(encoding="utf-8") == "# Answer figures\n\n" + table
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert readme == f"intro\n<!-- answers:begin -->\n{table}<!-- answers:end -->\nrest\n"
