@@ -1,4 +1,4 @@
-"""Follow-up questions ("它的参数量呢？") rewritten into questions that stand alone, from the last turns."""
+"""Follow-up questions ("它的参数量呢？") rewritten into questions that stand alone, from the last turn."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ _ASKING = re.compile(
     r"^\s*(?:what|which|who|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|will|has|have)\b",
     re.IGNORECASE,
 )
-_HISTORY_TURNS = 2
+_HISTORY_TURNS = 1  # "it" points to the subject of the last turn
 _HISTORY_CHARS = 300
 
 
@@ -50,7 +50,7 @@ def _names_something(question: str) -> bool:
 
 
 def standalone(generator: Generator, question: str, history: list[tuple[str, str]]) -> str:
-    """Rewrites a follow-up ("它的参数量呢？") into a question that stands alone, using the last turns."""
+    """Rewrites a follow-up ("它的参数量呢？") into a question that stands alone, using the last turn."""
     if not history or not _FOLLOW_UP.search(question):
         return question
     turns = "\n".join(
