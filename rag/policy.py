@@ -372,15 +372,14 @@ class Policy:
             fired.append("answer_type")
             usable = False
         known = known_terms(question, passages)
-        found: list[Evidence | None] = []  # looked for once, and only when needed (the judge costs seconds)
-
-        def best() -> Evidence | None:
-            if not found:
-                found.append(find_evidence(known, units if figure else None))
-            return found[0]
-
         if usable and checked is not None:
-            if not listing and self.on("says_nothing") and says_nothing(reply, known) and (quote := best()):
+            # The quote is looked for last, only when the reply says nothing: the judge costs seconds.
+            if (
+                not listing
+                and self.on("says_nothing")
+                and says_nothing(reply, known)
+                and (quote := find_evidence(known, units if figure else None))
+            ):
                 fired.append("says_nothing")
                 checked = check(f"{reply.strip()}\n\n{quote.quoted(lang)}")
             verdict.checked = checked
