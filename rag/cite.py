@@ -19,8 +19,9 @@ _SENTENCE_END = re.compile(
     r"(?:[。！？]|(?<!\d)[.!?](?=\s|$|[\[【])|(?<=\d)[.!?](?=\s*$|\s+\D|[\[【]))(?:\s*[\[【][\d\s,，、;]+[\]】])*|"
     r"\n{2,}|(?<![A-Za-z,;-])\n|\n(?![A-Za-z])"
 )
-# A date is one figure: "2026-02-10" under every passage's title must not supply a "10" or a "2".
-_NUMBER = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\d+(?:[.,]\d+)*")
+# A date is one figure: "2026-02-10" under every passage's title must not supply a "10" or a "2". OCR's "70. 58"
+# is one figure too, 70.58 (as for sentences, a full stop between digits is a decimal point).
+_NUMBER = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\d+(?:(?:[.,]|\. )\d+)*")
 # "1. **应用领域**", "### 5. 实验效果", "2)": the numbers of list items and headings are no figures.
 _LIST_NUMBER = re.compile(r"^[ \t>#*-]*\d{1,2}[.)、](?=\s|\*|$)", re.MULTILINE)
 # A name: a Latin-script word with a capital or a figure after its first letter ("MIT", "HPSv3", "LatentChem",
@@ -130,7 +131,7 @@ def _numbers(text: str) -> dict[str, set[str | None]]:
         after = _AFTER_FIGURE.match(text, match.end())
         word = after.group(1).lower() if after else ""
         unit = _UNITS.get(word) if word.isascii() else _UNITS.get(word, _UNITS.get(word[:1]))
-        found.setdefault(match.group().replace(",", ""), set()).add(unit)
+        found.setdefault(match.group().replace(",", "").replace(" ", ""), set()).add(unit)
     return found
 
 
@@ -138,7 +139,7 @@ def figures(text: str) -> list[str]:
     """The figures of a text: numbers that are no list number, [n] marker, date, link or part of a name ("Qwen3")."""
     text = _LIST_NUMBER.sub("", unicodedata.normalize("NFKC", strip_markers(text)))
     text = re.sub(r"\d{4}-\d{2}(?:-\d{2})?(?!\d)|\bhttps?://\S+", " ", text)
-    return re.findall(r"(?<![A-Za-z0-9.])\d+(?:[.,]\d+)*", text)
+    return [f.replace(" ", "") for f in re.findall(r"(?<![A-Za-z0-9.])\d+(?:(?:[.,]|\. )\d+)*", text)]
 
 
 def units(text: str) -> dict[str, set[str | None]]:

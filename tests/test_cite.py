@@ -45,6 +45,15 @@ def test_a_number_missing_from_the_passage_is_not_supported():
     assert support("MOVA 的参数量为 32B。", PASSAGES[0]) >= 0.5
 
 
+def test_an_ocr_spaced_decimal_is_one_figure_and_a_mixed_up_one_is_not_supported():
+    # OCR writes "70. 58" for 70.58; taking it as 70 and 58 let a reply join the halves of two figures.
+    ocr = "Model-X 在 MTEB 上 70. 58 分，代码检索 80. 68 分。"
+    assert cite.figures(ocr) == ["70.58", "80.68"]
+    assert cite.numbers_match("Model-X scores 70.58 on MTEB.", ocr)
+    assert cite.numbers_match("Model-X scores 70. 58 on MTEB.", ocr)
+    assert not cite.numbers_match("Model-X scores 70. 68 on code retrieval.", ocr)
+
+
 def test_dates_and_list_numbers_are_not_figures_a_sentence_can_borrow():
     passage = "[1] MOVA, 2026-02-10\n### 5. 实验效果\n1. **应用领域**：视频生成。\n它的参数量为 32B。"
     assert support("MOVA 有 10 个专家 [1]。", passage) == 0.0  # "10" only in the date
