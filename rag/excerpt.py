@@ -162,10 +162,11 @@ def excerpts(
     return [tuple(spans[i][j] for j in range(len(spans[i])) if (i, j) in chosen) for i in range(len(texts))]
 
 
-def header(passage: Passage) -> str:
+def header(passage: Passage, dated: bool = True) -> str:
+    """"[n] paper title, date"; without the date when not `dated`."""
     chunk = passage.hit.chunk
     title = chunk.section or chunk.title
-    date = f", {chunk.date}" if chunk.date else ""
+    date = f", {chunk.date}" if chunk.date and dated else ""
     return f"[{passage.n}] {title}{date}"
 
 

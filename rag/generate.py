@@ -68,6 +68,7 @@ class LlamaCppGenerator:
                 n_ctx=self.config.context,
                 n_batch=512,
                 n_threads=self.config.threads or os.cpu_count(),
+                flash_attn=self.config.flash_attn,
                 verbose=False,
             )
         except (OSError, ValueError) as e:

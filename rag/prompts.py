@@ -43,7 +43,12 @@ def asks_for_list(question: str) -> bool:
 
 
 def build_messages(question: str, lang: str, passages: list[Passage], listing: bool = False) -> list[Message]:
-    """The chat prompt: sources numbered [1]..[n] under their paper title and date, then the question."""
-    shown = "\n\n".join(f"{header(p)}\n{p.shown.strip()}" for p in passages)
+    """The chat prompt: sources numbered [1]..[n] under their paper title, then the question. A digest's date is
+    given once, with its first passage: each costs a dozen tokens, one per digit."""
+    dates = [p.hit.chunk.date for p in passages]
+    shown = "\n\n".join(
+        f"{header(p, dated=date not in dates[:i])}\n{p.shown.strip()}"
+        for i, (p, date) in enumerate(zip(passages, dates, strict=True))
+    )
     user = f"{shown}\n\n---\nQuestion: {question}\n{(ASK_LIST if listing else ASK)[lang]}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -265,11 +265,12 @@ def test_a_rewrite_that_resolves_nothing_is_not_searched(corpus, tmp_path, embed
     assert answer.query == searched
 
 
-def test_prompt_numbers_passages_under_their_titles(corpus, tmp_path, embedder):
+def test_prompt_numbers_passages_under_their_titles_with_each_digests_date_once(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "VidGen [1].")
     bot.ask("What does VidGen generate?")
     user = bot.generator.prompts[0][-1]["content"]
     assert "[1] VidGen: Long Video Generation, 2026-01-05" in user and "[2] " in user
+    assert user.count("2026-01-05") == 1  # the other passages come from the same digest
     assert user.rstrip().endswith("like [1].") and "Question: What does VidGen generate?" in user
 
 
