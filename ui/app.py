@@ -68,7 +68,7 @@ class Backend:
         if not message:
             return "", messages, ""
         shown = message if len(message) <= MAX_QUESTION_CHARS else f"{message[:MAX_QUESTION_CHARS]} …"
-        return "", [*messages, {"role": "user", "content": shown}], message
+        return "", [*messages, {"role": "user", "content": escape(shown)}], message
 
     def respond(
         self, message: str, messages: list[dict], turns: list[dict], passages: int | None = None, rerank: bool = False
@@ -241,6 +241,10 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
                     buttons=[],
                     feedback_options=None,
                     layout="bubble",
+                    # Messages are HTML the page builds from escaped text: Markdown and LaTeX written by the model
+                    # or a digest ("![](http://...)", bare links, "$$") stay text, never an image fetched or a link.
+                    render_markdown=False,
+                    latex_delimiters=[],
                     placeholder="Ask in English or Chinese; click a [n] in an answer to see its passage.",
                 )
                 with gr.Row():
