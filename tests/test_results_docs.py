@@ -42,3 +42,16 @@ def test_a_measuring_run_writes_the_json_and_the_tables(tmp_path, monkeypatch):
     assert (tmp_path / "answers.md").read_text(encoding="utf-8") == "# Answer figures\n\n" + table
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert readme == f"intro\n<!-- answers:begin -->\n{table}<!-- answers:end -->\nrest\n"
+
+
+def test_answerability_auc_counts_pairs_ordered_right_and_ties_half():
+    spec = importlib.util.spec_from_file_location("answerability", REPO / "scripts" / "answerability.py")
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))  # it reuses scripts/sweep.py's memo reader
+    spec.loader.exec_module(module)
+    assert module.auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert module.auc([0.1, 0.9], [True, False]) == 0.0
+    assert module.auc([0.5, 0.5], [True, False]) == 0.5
+    assert module.auc([0.5], [True]) is None  # no unanswerable question: nothing to separate
