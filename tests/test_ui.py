@@ -169,11 +169,22 @@ def test_empty_question_is_not_sent():
     assert list(backend.respond("", [], [], 3, False)) == []
 
 
-def test_settings_change_the_passage_count():
-    assistant = FakeAssistant()
+class SettingsSeen(FakeAssistant):
+    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        self.seen = (self.config.passages, self.rerank)
+        yield from super().stream(question, history)
+
+
+def test_settings_hold_for_their_request_only():
+    assistant = SettingsSeen(retriever=type("R", (), {"reranker": object()})())
     backend = Backend(assistant, Config())
-    list(backend.respond("MOVA?", [], [], 5, False))
-    assert assistant.config.passages == 5 and assistant.rerank is False
+    list(backend.respond("MOVA?", [], [], 5, True))
+    assert assistant.seen == (5, True)
+    assert (assistant.config.passages, assistant.rerank) == (GenerateConfig().passages, False)  # others' defaults
+    stopped = backend.respond("MOVA?", [], [], 6, True)
+    next(stopped)  # the reader presses Stop mid-answer
+    stopped.close()
+    assert (assistant.config.passages, assistant.rerank) == (GenerateConfig().passages, False)
 
 
 def test_a_factory_is_opened_once_on_first_use():

@@ -49,9 +49,19 @@ class Backend:
                 self._assistant = self._factory()
             return self._assistant
 
-    def _settings(self, passages: int | None, rerank: bool | None) -> None:
-        # Safe to change per request: the model's concurrency group runs one request at a time.
+    @contextlib.contextmanager
+    def _settings(self, passages: int | None, rerank: bool | None) -> Iterator[None]:
+        """One request's settings on the shared assistant, put back when the request ends (or is stopped): the
+        model's concurrency group runs one request at a time, so no other caller sees them."""
         assistant = self.assistant
+        saved = assistant.config, assistant.rerank
+        try:
+            self._apply(assistant, passages, rerank)
+            yield
+        finally:
+            assistant.config, assistant.rerank = saved
+
+    def _apply(self, assistant: Any, passages: int | None, rerank: bool | None) -> None:
         if passages:
             assistant.config = dataclasses.replace(assistant.config, passages=int(passages))
         if rerank is not None:
@@ -86,15 +96,15 @@ class Backend:
         streamed = ""
         try:
             self._follow_index()
-            self._settings(passages, rerank)
-            for event in self.assistant.stream(message, history):
-                if isinstance(event, Answer):
-                    answer = event
-                    break
-                streamed += event
-                yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
-            else:
-                raise RagError("the assistant stopped without an answer; try again")
+            with self._settings(passages, rerank):
+                for event in self.assistant.stream(message, history):
+                    if isinstance(event, Answer):
+                        answer = event
+                        break
+                    streamed += event
+                    yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
+                else:
+                    raise RagError("the assistant stopped without an answer; try again")
         except RagError as e:
             yield [*messages, _bot(render.message_html(str(e)))], previous, turns, ""
             return
