@@ -401,3 +401,32 @@ def test_markdown_and_links_in_an_answer_stay_text_and_the_page_fetches_nothing_
     assert "$$x^2$$" in shown
     assert images == 0 and all(href.startswith("#src-") for href in links)  # only the citation markers link
     assert [u for u in outside if "evil.example" in u] == []
+
+
+def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
+    import http.client
+    import socket
+
+    from ui.app import serve
+
+    monkeypatch.setenv("RAG_UI_HOSTS", "digests.example.org")
+    monkeypatch.delenv("RAG_UI_USER", raising=False)
+    monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
+
+    def status(host: str, path: str = "/config") -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", path, headers={"Host": host})
+        return connection.getresponse().status
+
+    try:
+        assert status(f"127.0.0.1:{port}") == 200 and status(f"localhost:{port}") == 200
+        assert status("digests.example.org") == 200  # a name the operator allowed
+        assert status(f"evil.example:{port}") == 400  # a rebound name: refused before any handler
+        assert status(f"evil.example:{port}", "/gradio_api/info") == 400
+    finally:
+        app.close()
+    assert app._queue.max_size == 64

@@ -29,6 +29,8 @@ EXAMPLES = [
 ]
 # One generation at a time per process: the models are not thread-safe; other requests wait in Gradio's queue.
 MODEL = "model"
+# Requests waiting at once; one more is told the queue is full (an endless queue is a way to exhaust the server).
+QUEUE_SIZE = 64
 
 
 class Backend:
@@ -338,7 +340,7 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
         app.load(backend.status, outputs=[status], api_visibility="private")
         gr.api(backend.search, api_name="search", concurrency_limit=1, concurrency_id=MODEL)
         gr.api(backend.ask, api_name="ask", concurrency_limit=1, concurrency_id=MODEL)
-    app.queue(default_concurrency_limit=1)
+    app.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return app
 
 
@@ -411,8 +413,21 @@ def serve(
     return app
 
 
+def allowed_hosts(host: str) -> list[str]:
+    """The names the page answers to in a request's Host header: loopback ones, the address it is bound to
+    (unless that is every interface) and those in RAG_UI_HOSTS (comma-separated, e.g. "digests.example.org").
+    Any other is refused, so a web page that points its own name at this machine (DNS rebinding) cannot drive it."""
+    names = ["127.0.0.1", "localhost"]
+    names += [host] if host not in ("0.0.0.0", "::", *names) else []
+    return names + [n.strip() for n in os.environ.get("RAG_UI_HOSTS", "").split(",") if n.strip()]
+
+
 def _launch(app: Any, host: str, port: int, auth: Any, mcp: bool, block: bool) -> None:
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     app.launch(
+        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host))]},
         server_name=host,
         server_port=port,
         auth=auth,
