@@ -430,3 +430,20 @@ def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
     finally:
         app.close()
     assert app._queue.max_size == 64
+
+
+def test_malformed_api_calls_get_a_message_and_a_lone_surrogate_is_no_error(indexed):
+    import gradio as gr
+
+    config, assistant = indexed
+    backend = Backend(assistant, config)
+    for bad in ("five", 2.5, None, True, float("nan")):
+        with pytest.raises(gr.Error, match="k must be a whole number from 1 to 50"):
+            backend.search("VidGen", bad)
+    with pytest.raises(gr.Error, match="question must be text, got int"):
+        backend.ask(42)
+    assert backend.search("VidGen \ud800 视频生成", 2)[0]["source"] == "daily-2026-01-05.md"
+    assert backend.add_user("MOVA \udfff?", [])[2] == "MOVA ??"
+    assistant.error = KeyError("x")  # an unexpected failure still says something
+    with pytest.raises(gr.Error, match="something went wrong \\(KeyError\\); the server log has the details"):
+        backend.ask("MOVA?")

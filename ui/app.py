@@ -76,7 +76,7 @@ class Backend:
 
     def add_user(self, message: str, messages: list[dict]) -> tuple[str, list[dict], str]:
         """Shows the question at once and clears the box; the answer comes from `respond` when its turn comes."""
-        message = (message or "").strip()
+        message = _text(message or "", "question").strip()
         if not message:
             return "", messages, ""
         shown = message if len(message) <= MAX_QUESTION_CHARS else f"{message[:MAX_QUESTION_CHARS]} …"
@@ -181,8 +181,9 @@ class Backend:
     def search(self, question: str, k: int = 5) -> list[dict]:
         """The top-k passages for a question: document, date, paper title, link, score and text."""
         with _api_errors():
+            question, k = _text(question, "question"), _count(k, "k", 50)
             self._follow_index()
-            hits = self.assistant.retriever.search(question, max(1, min(int(k), 50)), rerank=self.assistant.rerank)
+            hits = self.assistant.retriever.search(question, k, rerank=self.assistant.rerank)
         return [
             {
                 "rank": h.rank,
@@ -199,6 +200,7 @@ class Backend:
     def ask(self, question: str) -> dict:
         """Answers a question from the digests, with [n] citations (or says the digests don't say)."""
         with _api_errors():
+            question = _text(question, "question")
             self._follow_index()
             answer = self.assistant.ask(question)
         return {
@@ -221,6 +223,27 @@ def _api_errors() -> Iterator[None]:
         yield
     except RagError as e:
         raise gr.Error(str(e)) from None
+    except Exception as e:  # never a bare error without a message; the log has the traceback
+        logger.exception("an API call failed")
+        raise gr.Error(f"something went wrong ({type(e).__name__}); the server log has the details") from None
+
+
+def _text(value: Any, name: str) -> str:
+    """An API argument as text: a string, with any lone surrogate (no character at all) replaced by '?'."""
+    if not isinstance(value, str):
+        raise RagError(f"{name} must be text, got {type(value).__name__}")
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _count(value: Any, name: str, most: int) -> int:
+    """An API argument as a whole number, brought into 1..most."""
+    try:
+        whole = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    except (ValueError, OverflowError):  # nan, inf
+        whole = None
+    if whole is None or whole != value:
+        raise RagError(f"{name} must be a whole number from 1 to {most}, got {value!r}")
+    return max(1, min(whole, most))
 
 
 def _bot(content: str) -> dict:
