@@ -61,7 +61,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     update_index(Path(config.index.dir), documents, embedder, config.chunk)
     retriever = Retriever(load(Path(config.index.dir)), embedder, config.search)
     port = free_port()
-    app = serve(config, port=port, block=False, assistant=pipeline.open_assistant(config, retriever=retriever))
+    assistant = pipeline.open_assistant(config, retriever=retriever)
+    app = serve(config, port=port, block=False, assistant=assistant, uploads=True)
     yield f"http://127.0.0.1:{port}/"
     app.close()
 

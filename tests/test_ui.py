@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,7 +225,7 @@ def test_upload_indexes_good_files_and_explains_rejected_ones(indexed, tmp_path:
     binary.write_bytes(bytes(range(256)) * 8)
     image = tmp_path / "cat.png"
     image.write_bytes(b"\x89PNG")
-    notice, status = Backend(assistant, config).add_files([good, binary, image])
+    notice, status = Backend(assistant, config, allow_uploads=True).add_files([good, binary, image], by="ann")
     assert "indexed new.md" in notice and "uploads/new.md" in status
     assert "blob.txt:" in notice and "cat.png: only .md" in notice
     hits = assistant.retriever.search("ZebraNet ZooBench", 1)
@@ -447,3 +448,38 @@ def test_malformed_api_calls_get_a_message_and_a_lone_surrogate_is_no_error(inde
     assistant.error = KeyError("x")  # an unexpected failure still says something
     with pytest.raises(gr.Error, match="something went wrong \\(KeyError\\); the server log has the details"):
         backend.ask("MOVA?")
+
+
+def test_uploads_are_refused_unless_allowed_and_a_taken_name_is_never_replaced(indexed, tmp_path: Path):
+    config, assistant = indexed
+    digest = tmp_path / "new.md"
+    digest.write_text("# Weekly\n\nZebraNet reaches 99.1 on the ZooBench benchmark.\n", encoding="utf-8")
+    notice, _ = Backend(assistant, config).add_files([digest])
+    assert "uploads are off" in notice and "rag serve --uploads" in notice
+    folder = Path(config.corpus.paths[0]) / "uploads"
+    assert not folder.exists()
+
+    backend = Backend(assistant, config, allow_uploads=True)
+    assert "indexed new.md" in backend.add_files([digest], by="ann")[0]
+    digest.write_text("# Weekly\n\nZebraNet reaches 12.0 (corrected).\n", encoding="utf-8")
+    notice, _ = backend.add_files([digest], by="bob")
+    assert "a digest named new.md was uploaded before; rename the file" in notice
+    assert "99.1" in (folder / "new.md").read_text(encoding="utf-8")  # the first one stays
+    records = [json.loads(line) for line in (folder / "uploads.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["file"], r["by"]) for r in records] == [("new.md", "ann")] and records[0]["at"].startswith("20")
+
+
+def test_the_page_offers_uploads_only_behind_a_login_or_when_asked(monkeypatch):
+    import ui.app
+
+    built = []
+    monkeypatch.setattr(ui.app, "_launch", lambda *args: None)
+    monkeypatch.setattr(ui.app, "build_app", lambda *args, **kw: built.append(kw["allow_uploads"]))
+    monkeypatch.delenv("RAG_UI_USER", raising=False)
+    monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
+    ui.app.serve(Config(), block=False, assistant=FakeAssistant())
+    ui.app.serve(Config(), block=False, assistant=FakeAssistant(), uploads=True)
+    monkeypatch.setenv("RAG_UI_USER", "ann")
+    monkeypatch.setenv("RAG_UI_PASSWORD", "pw")
+    ui.app.serve(Config(), block=False, assistant=FakeAssistant())
+    assert built == [False, True, True]

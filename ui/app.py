@@ -31,16 +31,23 @@ EXAMPLES = [
 MODEL = "model"
 # Requests waiting at once; one more is told the queue is full (an endless queue is a way to exhaust the server).
 QUEUE_SIZE = 64
+UPLOADS_OFF = (
+    "uploads are off: anyone reaching the page could change the shared index. Start the server with a login "
+    "(RAG_UI_USER and RAG_UI_PASSWORD) or with `rag serve --uploads`"
+)
 
 
 class Backend:
     """The handlers behind the page; one per process, shared by every session."""
 
-    def __init__(self, assistant: Any, config: Config, uploads_dir: Path | None = None):
+    def __init__(
+        self, assistant: Any, config: Config, uploads_dir: Path | None = None, allow_uploads: bool = False
+    ):
         self._assistant = assistant if hasattr(assistant, "stream") else None
         self._factory: Callable[[], Any] | None = None if self._assistant is not None else assistant
         self.config = config
         self.uploads_dir = uploads_dir or uploads.default_dir(config)
+        self.allow_uploads = allow_uploads
         self._lock = threading.Lock()
 
     @property
@@ -127,13 +134,15 @@ class Backend:
         generator = getattr(getattr(self.assistant, "config", None), "model", "?")
         return render.status_html(self.assistant.retriever.index.manifest, str(generator))
 
-    def add_files(self, files: list[Any] | None, progress: Any = None) -> tuple[str, str]:
+    def add_files(self, files: list[Any] | None, progress: Any = None, by: str = "") -> tuple[str, str]:
         """Saves the uploaded digests that pass the checks and updates the index; returns (notice, status)."""
+        if not self.allow_uploads:
+            return render.message_html(UPLOADS_OFF), self.status()
         if not files:
             return render.message_html("choose .md, .txt or .pdf files first"), self.status()
         # Gradio hands over file paths whose base name is the user's file name.
         paths = [Path(f) if isinstance(f, str | Path) else Path(f.name) for f in files]
-        checked = uploads.save(paths, [p.name for p in paths], self.uploads_dir)
+        checked = uploads.save(paths, [p.name for p in paths], self.uploads_dir, by=by)
         notes = [render.message_html(r) for r in checked.rejected]
         if checked.saved:
             retriever = self.assistant.retriever
@@ -250,7 +259,7 @@ def _bot(content: str) -> dict:
     return {"role": "assistant", "content": content}
 
 
-def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -> Any:
+def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, allow_uploads: bool = False) -> Any:
     """Builds the page (not launched) around an assistant, or a function that opens one on first use.
 
     Args:
@@ -258,10 +267,11 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
             `rerank`), or a zero-argument callable returning one.
         config: The configuration the index and models came from.
         uploads_dir: Where uploaded digests are saved; by default `uploads/` in the first corpus folder.
+        allow_uploads: Let the page add digests to the shared index (otherwise the upload call is refused).
     """
     import gradio as gr
 
-    backend = Backend(assistant, config, uploads_dir)
+    backend = Backend(assistant, config, uploads_dir, allow_uploads)
     with gr.Blocks(title="Digest assistant", fill_width=True) as app:
         app.backend = backend  # type: ignore[attr-defined]  # for tests and scripts
         turns = gr.State([])
@@ -318,8 +328,11 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
                         file_types=[".md", ".txt", ".pdf"],
                         label="Add digests (.md, .txt, .pdf)",
                         elem_id="upload",
+                        visible=allow_uploads,
                     )
-                    add = gr.Button("Add to the index", elem_id="add")
+                    add = gr.Button("Add to the index", elem_id="add", visible=allow_uploads)
+                    if not allow_uploads:
+                        gr.Markdown(UPLOADS_OFF[0].upper() + UPLOADS_OFF[1:] + ".")
                     notice = gr.HTML(elem_id="upload-notice")
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown("#### Sources · 出处")
@@ -349,8 +362,16 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None) -
                 api_visibility="private",
             )
 
-        def add_files(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[str, str, None]:  # noqa: B008
-            return (*backend.add_files(files, progress), None)
+        def add_files(
+            files: list[Any] | None,
+            request: gr.Request,
+            progress: Any = gr.Progress(),  # noqa: B008
+        ) -> tuple[str, str, None]:
+            return (*backend.add_files(files, progress, by=getattr(request, "username", None) or ""), None)
+
+        # Gradio passes the request (with the login name) to a parameter annotated gr.Request; this module's
+        # annotations are strings, and gradio is imported here only, so the annotation is set as the class.
+        add_files.__annotations__["request"] = gr.Request
 
         add.click(
             add_files,
@@ -401,6 +422,7 @@ def serve(
     mcp: bool = False,
     block: bool = True,
     assistant: Any = None,
+    uploads: bool | None = None,
 ) -> Any:
     """Opens the index and serves the page; models load on the first question.
 
@@ -409,6 +431,7 @@ def serve(
         mcp: Also serve the search and ask functions as MCP tools (needs the `mcp` package: gradio[mcp]).
         block: Wait until the server is stopped (Ctrl-C); False returns the launched app (tests).
         assistant: An assistant to serve instead of opening the configured one.
+        uploads: Let the page add digests to the index; None: only behind a login.
 
     Raises:
         RagError: no index yet, a login half set, or MCP asked for without its package.
@@ -428,7 +451,7 @@ def serve(
         from rag.pipeline import open_assistant
 
         assistant = open_assistant(config)  # opens the index now, so a missing one is reported at once
-    app = build_app(assistant, config)
+    app = build_app(assistant, config, allow_uploads=auth is not None if uploads is None else uploads)
     try:
         _launch(app, host, port, auth, mcp, block)
     except OSError as e:  # Gradio's "Cannot find empty port" and bind errors

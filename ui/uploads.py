@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import re
 import shutil
@@ -18,6 +20,7 @@ from rag.load import SUFFIXES, load_corpus, read_document
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 2**20
+LOG = "uploads.jsonl"  # one line per saved upload: file, by, at
 _UNSAFE = re.compile(r"[^\w.\-\u3400-\u9fff]+")
 
 
@@ -41,16 +44,23 @@ def safe_name(name: str) -> str:
     return stem[:100] + suffix
 
 
-def save(files: list[Path], names: list[str], folder: Path, limit: int = MAX_UPLOAD_BYTES) -> Checked:
-    """Checks each uploaded file (extension, size, decodable text) and copies the good ones into `folder`.
+def save(
+    files: list[Path], names: list[str], folder: Path, by: str = "", limit: int = MAX_UPLOAD_BYTES
+) -> Checked:
+    """Checks each uploaded file (extension, size, decodable text, a name not taken) and copies the good ones
+    into `folder`, noting in its `uploads.jsonl` who added each and when.
 
     Args:
         files: Where the uploaded bytes are (Gradio's temporary copies).
         names: The names the user's files had, in the same order.
+        by: Who uploads them (the login name).
     """
     saved, rejected = [], []
     for path, name in zip(files, names, strict=True):
         target = safe_name(name)
+        if (folder / target).exists():
+            rejected.append(f"{name}: a digest named {target} was uploaded before; rename the file to add it too")
+            continue
         suffix = Path(target).suffix
         if suffix not in SUFFIXES:
             rejected.append(f"{name}: only {', '.join(SUFFIXES)} files can be indexed")
@@ -66,8 +76,11 @@ def save(files: list[Path], names: list[str], folder: Path, limit: int = MAX_UPL
             continue
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, folder / target)
+        record = {"file": target, "by": by, "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+        with (folder / LOG).open("a", encoding="utf-8") as log:
+            log.write(json.dumps(record, ensure_ascii=False) + "\n")
         saved.append(target)
-        logger.info("saved upload %s as %s", name, folder / target)
+        logger.info("saved upload %s as %s (by %s)", name, folder / target, by or "-")
     return Checked(saved, rejected)
 
 
