@@ -483,3 +483,14 @@ def test_the_page_offers_uploads_only_behind_a_login_or_when_asked(monkeypatch):
     monkeypatch.setenv("RAG_UI_PASSWORD", "pw")
     ui.app.serve(Config(), block=False, assistant=FakeAssistant())
     assert built == [False, True, True]
+
+
+def test_an_uploaded_passage_is_marked_and_its_link_is_not_followed():
+    uploaded = Hit(1, 0.5, chunk("MOVA erratum.", 1, link="http://evil.example/weights"))
+    uploaded = dataclasses.replace(uploaded, chunk=dataclasses.replace(uploaded.chunk, doc_id="uploads/erratum.md"))
+    html = render.passage_html(uploaded, 1, 0, "zh")
+    assert "网页上传的文件，不是日报原文" in html
+    assert 'href="http://evil.example' not in html and "http://evil.example/weights" in html  # shown as text
+    shipped = render.passage_html(Hit(2, 0.5, chunk(MOVA, 2)), 2, 0, "en")
+    assert "not from the digests" not in shipped
+    assert 'href="https://example.org/mova"' in shipped and "open ↗ example.org</a>" in shipped  # with its host

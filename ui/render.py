@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.parse
 from html import escape
 from typing import Any
 
@@ -25,6 +26,7 @@ _WORDS = {
         "score": "score",
         "open": "open",
         "checks": "Checks that fired",
+        "uploaded": "uploaded to this page, not from the digests",
     },
     "zh": {
         "query": "检索问题",
@@ -35,6 +37,7 @@ _WORDS = {
         "score": "得分",
         "open": "原文",
         "checks": "触发的检查",
+        "uploaded": "网页上传的文件，不是日报原文",
     },
 }
 
@@ -122,6 +125,11 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def is_upload(doc_id: str) -> bool:
+    """True for a document added from the page (saved under `uploads/` in the corpus, see ui/uploads.py)."""
+    return doc_id.startswith("uploads/")
+
+
 def _safe_link(link: str) -> str:
     return link if link.startswith(("https://", "http://")) else ""
 
@@ -136,12 +144,20 @@ def passage_html(
     if c.date:
         meta.append(f"<span>{escape(c.date)}</span>")
     meta.append(f'<span class="rag-score">{words["score"]} {hit.score:.3f}</span>')
+    uploaded = is_upload(c.doc_id)
+    if uploaded:
+        meta.append(f'<span class="rag-uploaded">⚠ {words["uploaded"]}</span>')
     title = c.section or c.title
     heading = f" — {escape(c.heading)}" if c.heading and c.heading != title else ""
     link = _safe_link(c.link)
     title_html = f"{escape(title)}{heading}"
-    if link:
-        title_html += f' <a href="{escape(link)}" target="_blank" rel="noopener noreferrer">{words["open"]} ↗</a>'
+    if link and uploaded:  # an uploaded document's link is whatever its writer put there: shown, not followed
+        title_html += f' <span class="rag-link">{escape(link)}</span>'
+    elif link:
+        host = escape(urllib.parse.urlsplit(link).hostname or "")
+        title_html += (
+            f' <a href="{escape(link)}" target="_blank" rel="noopener noreferrer">{words["open"]} ↗ {host}</a>'
+        )
     body = highlight(c.text, [(x.start, x.end) for x in citations or []])
     ident = f' id="{anchor(turn, n)}"' if n else ""
     return (
