@@ -260,11 +260,17 @@ def serve(
     mcp: Annotated[
         bool, typer.Option("--mcp", help="Also serve the search as an MCP tool (needs gradio[mcp]).")
     ] = False,
+    uploads: Annotated[
+        bool,
+        typer.Option(
+            "--uploads", help="Let the page add digests to the shared index without a login (on with a login)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the chat page (log in with RAG_UI_USER / RAG_UI_PASSWORD when they are set)."""
     from ui.app import serve as serve_page
 
-    serve_page(config(), host=host, port=port, mcp=mcp)
+    serve_page(config(), host=host, port=port, mcp=mcp, uploads=True if uploads else None)
 
 
 @app.command("eval")

@@ -159,3 +159,12 @@ def test_eval_answers_measures_each_check_by_its_absence(rag, tmp_path, monkeypa
     code, _, err = rag("eval", "--qa", str(qa), "--answers", "--ablate", "nonsense")
     assert code == 1 and "answer.skip names no check: nonsense" in err
     assert len(generator.prompts) > prompts
+
+
+def test_serve_turns_uploads_on_only_when_asked(rag, monkeypatch):
+    import ui.app
+
+    served = []
+    monkeypatch.setattr(ui.app, "serve", lambda config, **kw: served.append(kw["uploads"]))
+    assert rag("serve")[0] == 0 and rag("serve", "--uploads")[0] == 0
+    assert served == [None, True]  # None: on behind a login only
