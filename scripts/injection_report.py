@@ -29,10 +29,11 @@ def shipped_chunks() -> list[str]:
     from rag.chunk import chunk_document
     from rag.config import load_config
     from rag.load import load_corpus
+    from ui.uploads import is_upload
 
     config = load_config(None)
     documents, _ = load_corpus(pipeline.corpus_roots(config))
-    return [c.text for d in documents if not d.doc_id.startswith("uploads/") for c in chunk_document(d, config.chunk)]
+    return [c.text for d in documents if not is_upload(d.doc_id) for c in chunk_document(d, config.chunk)]
 
 
 def measure(hostile: list[dict], benign: list[dict], shipped: list[str]) -> dict:

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from rag.types import Answer, Citation, Hit
+from ui.uploads import is_upload
 
 # The markers rag.cite writes: "[1]", "[1][2]"; also "[1, 2]" and full-width brackets, as models write them.
 _MARKER = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]】]")
@@ -123,11 +124,6 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
         last = end
     out.append(escape(text[last:]))
     return "".join(out)
-
-
-def is_upload(doc_id: str) -> bool:
-    """True for a document added from the page (saved under `uploads/` in the corpus, see ui/uploads.py)."""
-    return doc_id.startswith("uploads/")
 
 
 def _safe_link(link: str) -> str:

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 2**20
 LOG = "uploads.jsonl"  # one line per saved upload: file, by, at
+FOLDER = "uploads"  # in the first corpus folder; its documents' ids start with "uploads/"
 _UNSAFE = re.compile(r"[^\w.\-\u3400-\u9fff]+")
 
 
@@ -34,7 +35,12 @@ class Checked:
 
 def default_dir(config: Config) -> Path:
     """Uploads go into the first corpus folder, so a later `rag index` keeps them."""
-    return Path(config.corpus.paths[0]) / "uploads"
+    return Path(config.corpus.paths[0]) / FOLDER
+
+
+def is_upload(doc_id: str) -> bool:
+    """True for a document added from the page (saved in the uploads folder of the corpus)."""
+    return doc_id.startswith(f"{FOLDER}/")
 
 
 def safe_name(name: str) -> str:
