@@ -1,5 +1,5 @@
-"""Validates the gold question sets (eval/gold-tune.jsonl + eval/gold-valid.jsonl, eval/gold-tune2.jsonl and
-eval/blind.jsonl): format,
+"""Validates the gold question sets (eval/gold-tune.jsonl + eval/gold-valid.jsonl, eval/gold-tune2.jsonl,
+eval/valid2.jsonl and eval/blind.jsonl): format,
 spread, and that every evidence string is really in its source file."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ SETS = {
     "gold": (("gold-tune.jsonl", "gold-valid.jsonl"), r"g\d{3}"),
     "tuning-more": (("gold-tune2.jsonl",), r"t\d{3}"),
     "blind": (("blind.jsonl",), r"b\d{3}"),
+    "validation-more": (("valid2.jsonl",), r"v\d{3}"),
 }
 CORPUS = REPO / "corpus"
 KEYS = {"id", "question", "lang", "source", "evidence", "answers", "answerable", "kind"}
@@ -134,9 +135,10 @@ def test_list_questions_name_papers_of_the_corpus(sources):
             assert any(normalize(s) in sources[r["source"]] for s in spellings), (r["id"], spellings)
 
 
-def test_blind_set_mix():
-    """The blind set's make-up, as the answers issue asks for it."""
-    rows = read("blind.jsonl")
+@pytest.mark.parametrize("name", ["blind.jsonl", "valid2.jsonl"])
+def test_blind_and_second_validation_mix(name):
+    """The make-up the answers issue asks of a blind set, which the second validation set shares."""
+    rows = read(name)
     n = len(rows)
     assert n >= 80
     assert sum(r["lang"] == "en" for r in rows) >= 0.4 * n
