@@ -112,6 +112,7 @@ def _hit_json(hit) -> dict:
         "section": c.section,
         "text": c.text,
         "score": round(hit.score, 6),
+        "flags": list(c.flags),
     }
 
 
@@ -191,13 +192,15 @@ def _answer_json(row_id: str, answer) -> dict:
                 "link": c.chunk.link,
                 "text": c.chunk.text,
                 "span": [c.start, c.end],
+                "flags": list(c.chunk.flags),
             }
             for c in answer.citations
         ],
         "unsupported": list(answer.unsupported),
         "checks": list(answer.checks),
         "passages": [
-            {"n": i, "chunk_id": h.chunk.chunk_id, "source": h.chunk.doc_id} for i, h in enumerate(answer.passages, 1)
+            {"n": i, "chunk_id": h.chunk.chunk_id, "source": h.chunk.doc_id, "flags": list(h.chunk.flags)}
+            for i, h in enumerate(answer.passages, 1)
         ],
     }
 
@@ -215,6 +218,8 @@ def _print_answer(answer, streamed: str) -> None:
     for c in answer.citations:
         where = " · ".join(p for p in (c.chunk.doc_id, c.chunk.date, c.chunk.section) if p)
         typer.secho(f"[{c.n}] {where}", fg="cyan")
+        if c.chunk.flags:
+            typer.secho(f"    holds instructions addressed to AI assistants ({', '.join(c.chunk.flags)})", fg="yellow")
         typer.echo("    " + c.quote.strip().replace("\n", "\n    "))
     if not answer.answerable:
         _print_hits(answer.passages)

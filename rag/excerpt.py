@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag import cite
+from rag import cite, injection
 from rag.cite import CJK
 from rag.types import Hit
 
@@ -110,7 +110,8 @@ def excerpts(
 ) -> list[tuple[tuple[int, int], ...]]:
     """Chooses the sentences of `texts` the model reads, sharing one token `budget` among them.
 
-    Document fields (a date, a link; see `is_field`) are left out. First each text's sentence most relevant
+    Document fields (a date, a link; see `is_field`) and sentences addressing an AI reader (rag/injection.py) are
+    left out. First each text's sentence most relevant
     to the question, then every sentence from the most relevant down,
     each with its neighbours (context, the more relevant first), as long as they fit. A best sentence longer
     than its text's share of the budget is cut to the share.
@@ -123,11 +124,17 @@ def excerpts(
         Each text's chosen (start, end) sentence spans, in text order.
     """
     spans = [cite.sentences(text) for text in texts]
+    # A text addressing an AI reader across its sentences, none of which does alone, is not read at all.
+    hidden = {
+        i
+        for i, text in enumerate(texts)
+        if injection.flags(text) and not any(injection.flags(text[start:end]) for start, end in spans[i])
+    }
     ids = [
         (i, j)
         for i, text_spans in enumerate(spans)
         for j, (start, end) in enumerate(text_spans)
-        if not is_field(texts[i][start:end])
+        if i not in hidden and not is_field(texts[i][start:end]) and not injection.flags(texts[i][start:end])
     ]
     if not ids:
         return [() for _ in texts]

@@ -14,7 +14,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Container, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag import cite
 from rag.chunk import headings
@@ -106,6 +106,13 @@ CHECKS = {
             "adds the best passage sentence as a quote",
             "a reply that only repeats the question, titles or headings leaves the answer unsaid",
         ),
+        Check(
+            "instructions",
+            "after",
+            "adds a note naming the sources that address AI assistants",
+            "a passage giving orders to an AI reader was read without them (rag/injection.py); the reader should "
+            "know the source tried",
+        ),
     )
 }
 
@@ -114,6 +121,10 @@ DECLINE = {
     "en": "The digests don't say. The closest passages are below.",
 }
 QUOTE = {"zh": "最相关的原文：", "en": "The closest passage says:"}
+INSTRUCTIONS = {
+    "zh": "注意：来源 {sources} 含有写给 AI 助手的指令，助手没有读取，也没有照做。",
+    "en": "Note: source {sources} holds instructions addressed to AI assistants; they were not read or followed.",
+}
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|called|named|of|the|a|an|by|as)|[是为：:])$", re.IGNORECASE)
 _ENDS = " \n。.!！?？"
 _EMPHASIS = re.compile(r"\*\*|__|`")
@@ -274,12 +285,14 @@ def evidence(
 ) -> Evidence | None:
     """The passage sentence most likely to answer the question: the embedder's `k` best, the judge's pick.
 
-    Headings, sentences adding no term to `known` (the question's, titles') and, for a question after a figure
-    (`units` not None: the units it names), sentences without such a figure are no candidates.
+    Passages flagged for addressing an AI reader, headings, sentences adding no term to `known` (the question's,
+    titles') and, for a question after a figure (`units` not None: the units it names), sentences without such a
+    figure are no candidates.
     """
     candidates = [
         (p.n, p.shown[s:e].strip())
         for p in passages
+        if not p.hit.chunk.flags  # a passage addressing an AI reader is never quoted as the answer
         for s, e in cite.sentences(p.shown)
         if not p.shown[s:e].lstrip().startswith("#")
         and set(tokenize(p.shown[s:e])) - known
@@ -382,6 +395,10 @@ class Policy:
             ):
                 fired.append("says_nothing")
                 checked = check(f"{reply.strip()}\n\n{quote.quoted(lang)}")
+            if self.on("instructions") and (flagged := [p.n for p in passages if p.hit.chunk.flags]):
+                fired.append("instructions")
+                note = INSTRUCTIONS[lang].format(sources=" ".join(f"[{n}]" for n in flagged))
+                checked = replace(checked, text=f"{checked.text}\n\n{note}")
             verdict.checked = checked
         if verdict.checked is None:
             logger.info("declined after %s: %r", fired, reply[:200])

@@ -24,7 +24,7 @@ from rag.types import Chunk
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: the keyword index stores term counts (rag.keyword.VERSION)
+FORMAT_VERSION = 3  # 2: the keyword index stores term counts (rag.keyword.VERSION); 3: chunks carry `flags`
 # CURRENT names the generation folder readers use; a new generation is written in full, then CURRENT is
 # replaced in one rename, so a crash at any point leaves the previous index loadable (as LevelDB does).
 POINTER = "CURRENT"
@@ -132,7 +132,8 @@ def load(index_dir: Path) -> Index:
                 f"this program reads version {FORMAT_VERSION}; {repair}"
             )
         with open(path / "chunks.jsonl", encoding="utf-8") as f:
-            chunks = [Chunk(**json.loads(line)) for line in f]
+            records = [json.loads(line) for line in f]
+        chunks = [Chunk(**{**record, "flags": tuple(record["flags"])}) for record in records]
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
         if manifest.get("index_factory", EXACT) == EXACT:
             faiss_index = build_faiss(np.ascontiguousarray(vectors), EXACT)

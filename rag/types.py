@@ -43,6 +43,8 @@ class Chunk:
     `text` is exactly `document.text[start:end]`; `embed_text` is what the embedder saw
     (the passage with its paper title and heading in front);
     `embed_hash` is the sha256 of `embed_text`, the key of the embedding cache.
+    `flags` names the kinds of address to an AI reader the text holds (rag/injection.py), found at index time:
+    the model never reads those sentences and the passage is never quoted as an answer.
     """
 
     chunk_id: str
@@ -57,6 +59,7 @@ class Chunk:
     date: str = ""
     embed_text: str = ""
     embed_hash: str = field(default="", compare=False)
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

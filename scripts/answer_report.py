@@ -30,11 +30,12 @@ SETS = {
     "tuning": "eval/gold-tune.jsonl",
     "tuning2": "eval/gold-tune2.jsonl",
     "validation": "eval/gold-valid.jsonl",
+    "validation2": "eval/valid2.jsonl",
     "blind": "eval/blind.jsonl",
     "dev": "../shared/eval/dev.jsonl",
     "off-topic": "eval/offtopic.jsonl",
 }
-HELD_OUT = ("validation", "blind")  # what a check must earn its place on
+HELD_OUT = ("validation", "validation2", "blind")  # what a check must earn its place on
 SHARES = (
     ("answer_hit", "answerable", "gold answer"),
     ("evidence_cited", "answerable", "evidence cited"),

@@ -28,6 +28,7 @@ _WORDS = {
         "open": "open",
         "checks": "Checks that fired",
         "uploaded": "uploaded to this page, not from the digests",
+        "flagged": "holds instructions addressed to AI assistants: shown as data, the model did not read them",
     },
     "zh": {
         "query": "检索问题",
@@ -39,6 +40,7 @@ _WORDS = {
         "open": "原文",
         "checks": "触发的检查",
         "uploaded": "网页上传的文件，不是日报原文",
+        "flagged": "含有写给 AI 助手的指令：仅作为资料显示，模型没有读取",
     },
 }
 
@@ -143,6 +145,8 @@ def passage_html(
     uploaded = is_upload(c.doc_id)
     if uploaded:
         meta.append(f'<span class="rag-uploaded">⚠ {words["uploaded"]}</span>')
+    if c.flags:
+        meta.append(f'<span class="rag-flagged">⚠ {words["flagged"]}</span>')
     title = c.section or c.title
     heading = f" — {escape(c.heading)}" if c.heading and c.heading != title else ""
     link = _safe_link(c.link)

@@ -11,7 +11,7 @@ CSS = """
 .rag-text mark { background: #ffe58a; color: #222; padding: 0 1px; }
 .rag-flash { outline: 3px solid var(--color-accent); transition: outline 0.3s; }
 .rag-decline { font-style: italic; }
-.rag-uploaded { color: #b45309; font-weight: 600; }
+.rag-uploaded, .rag-flagged { color: #b45309; font-weight: 600; }
 #chat [data-testid="bot"], #chat [data-testid="user"] { white-space: pre-wrap; }
 .rag-query { font-size: 0.9em; }
 .rag-turn > summary { cursor: pointer; opacity: 0.8; }
