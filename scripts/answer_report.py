@@ -94,6 +94,8 @@ def pooled(sets: dict, names: tuple[str, ...], key: str, over: str, ablation: st
         if name not in sets:
             continue
         figures = sets[name]["answers"]
+        if ablation and ablation not in figures["ablations"]:
+            return None  # a check newer than the measurement
         figures = figures["ablations"][ablation] if ablation else figures
         k, n = count(figures, key, over)
         hits, total = hits + k, total + n

@@ -25,7 +25,7 @@ def test_index_then_search_json(rag):
     line = json.loads(out)
     assert code == 0 and line["question"] == "GSM8K 准确率"
     assert [h["rank"] for h in line["hits"]] == [1, 2, 3]
-    assert set(line["hits"][0]) == {"rank", "chunk_id", "source", "section", "text", "score"}
+    assert set(line["hits"][0]) == {"rank", "chunk_id", "source", "section", "text", "score", "flags"}
     assert "12.5%" in line["hits"][0]["text"]
 
 
