@@ -14,7 +14,7 @@ from rag import store
 from rag.chunk import chunk_document
 from rag.config import ChunkConfig
 from rag.embed import Embedder
-from rag.errors import CorpusError, IndexMismatchError
+from rag.errors import CorpusError, IndexFormatError, IndexMismatchError
 from rag.types import Chunk, Document
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,11 @@ class BuildReport:
 def _previous(index_dir: Path, embedder_id: str, rebuild: bool) -> store.Index | None:
     if rebuild or not store.exists(index_dir):
         return None
-    index = store.load(index_dir)
+    try:
+        index = store.load(index_dir)
+    except IndexFormatError as e:  # the corpus holds everything the index does: rebuilding loses nothing
+        logger.warning("%s; rebuilding it from the corpus", str(e).split(";")[0])
+        return None
     built_by = index.manifest.get("embedder", {}).get("id")
     if built_by != embedder_id:
         raise IndexMismatchError(

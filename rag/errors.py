@@ -27,5 +27,9 @@ class IndexMismatchError(RagError):
     """The index on disk was built by another embedder, chunker or format version, or is damaged."""
 
 
+class IndexFormatError(IndexMismatchError):
+    """The index on disk was written in another format version: `rag index` rebuilds it from the corpus."""
+
+
 class InputError(RagError):
     """A question or an input file is malformed."""

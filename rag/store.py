@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.errors import IndexFormatError, IndexMismatchError, IndexMissingError, RagError
 from rag.keyword import KeywordIndex
 from rag.types import Chunk
 
@@ -116,7 +116,8 @@ def load(index_dir: Path) -> Index:
 
     Raises:
         IndexMissingError: no index has been built there.
-        IndexMismatchError: the index is from another format version, or damaged.
+        IndexFormatError: the index is from another format version.
+        IndexMismatchError: the index is damaged.
     """
     import faiss
 
@@ -127,7 +128,7 @@ def load(index_dir: Path) -> Index:
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexMismatchError(
+            raise IndexFormatError(
                 f"index in {index_dir}/ has format version {manifest.get('format_version')}, "
                 f"this program reads version {FORMAT_VERSION}; {repair}"
             )

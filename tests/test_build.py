@@ -138,6 +138,16 @@ def test_other_format_version_is_refused(corpus, tmp_path, embedder):
         store.load(tmp_path / "index")
 
 
+def test_an_index_in_another_format_is_rebuilt_by_an_update(corpus, tmp_path, embedder, caplog):
+    build(corpus, tmp_path / "index", embedder)
+    gen = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}))
+    report = build(corpus, tmp_path / "index", embedder)
+    assert report.written and report.embedded == report.chunks and "rebuilding it from the corpus" in caplog.text
+    assert store.load(tmp_path / "index").manifest["format_version"] == store.FORMAT_VERSION
+
+
 @pytest.mark.parametrize("name", [*store.FILES, "bm25/vocab.txt", "bm25/rows.npy", "bm25/indptr.npy"])
 def test_damaged_files_are_detected(corpus, tmp_path, embedder, name):
     build(corpus, tmp_path / "index", embedder)
