@@ -278,6 +278,44 @@ def serve(
     serve_page(config(), host=host, port=port, mcp=mcp, uploads=True if uploads else None)
 
 
+uploads_app = typer.Typer(no_args_is_help=True, help="The digests added from the page: list them or remove them.")
+app.add_typer(uploads_app, name="uploads")
+
+
+@uploads_app.command("list")
+def uploads_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON line per upload.")] = False) -> None:
+    """List the uploaded digests: file, size, who added it and when."""
+    from ui import uploads
+
+    folder = uploads.default_dir(config())
+    rows = uploads.listed(folder)
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False) if as_json else "\t".join(str(v) for v in row.values()))
+    if not rows and not as_json:
+        typer.echo(f"no uploaded digests in {folder}/")
+
+
+@uploads_app.command("remove")
+def uploads_remove(
+    names: Annotated[list[str], typer.Argument(help="File names, as `rag uploads list` shows them.")],
+) -> None:
+    """Remove uploaded digests, and their passages from the index."""
+    from rag import pipeline
+    from ui import uploads
+
+    cfg = config()
+    folder = uploads.default_dir(cfg)
+    for name in names:
+        uploads.remove(folder, name, by=os.environ.get("USER", ""))
+    try:
+        report = uploads.reindex(cfg, folder, pipeline.make_embedder(cfg))
+    except RagError as e:
+        raise RagError(f"removed {', '.join(names)}, but the index still holds them ({e}); run `rag index`") from None
+    typer.echo(
+        f"removed {', '.join(names)}; the index holds {report.chunks} chunks ({len(report.removed)} digests left it)"
+    )
+
+
 @app.command("eval")
 def evaluate(
     qa: Annotated[Path, typer.Option("--qa", help="Gold questions (JSONL with question, evidence, answerable).")],

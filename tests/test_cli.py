@@ -168,3 +168,24 @@ def test_serve_turns_uploads_on_only_when_asked(rag, monkeypatch):
     monkeypatch.setattr(ui.app, "serve", lambda config, **kw: served.append(kw["uploads"]))
     assert rag("serve")[0] == 0 and rag("serve", "--uploads")[0] == 0
     assert served == [None, True]  # None: on behind a login only
+
+
+def test_uploads_are_listed_and_removed_from_the_corpus_and_the_index(rag, corpus, tmp_path):
+    from rag import store
+    from ui import uploads
+
+    upload = tmp_path / "tmp-upload"
+    upload.write_text("# Erratum\n\nVidGen 的视频最长 12 分钟。\n", encoding="utf-8")
+    folder = corpus / uploads.FOLDER
+    assert uploads.save([upload], ["erratum.md"], folder, by="alice").saved == ["erratum.md"]
+    assert rag("index")[0] == 0
+    code, out, _ = rag("uploads", "list", "--json")
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and row["file"] == "erratum.md" and row["by"] == "alice" and row["at"] and row["bytes"] > 0
+    code, out, err = rag("uploads", "remove", "nothing.md")
+    assert code != 0 and "no uploaded digest is named 'nothing.md'" in err and "Traceback" not in err
+    code, out, _ = rag("uploads", "remove", "erratum.md")
+    assert code == 0 and "removed erratum.md" in out and not (folder / "erratum.md").exists()
+    assert "uploads/erratum.md" not in store.load(tmp_path / "index").manifest["documents"]
+    assert rag("uploads", "list")[1].startswith("no uploaded digests")
+    assert '"removed_by"' in (folder / uploads.LOG).read_text(encoding="utf-8")  # the log keeps who removed it

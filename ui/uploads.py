@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -14,13 +15,13 @@ from rag import pipeline
 from rag.build import BuildReport, Progress, update_index
 from rag.config import Config
 from rag.embed import Embedder
-from rag.errors import CorpusError
+from rag.errors import CorpusError, InputError
 from rag.load import SUFFIXES, load_corpus, read_document
 
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 2**20
-LOG = "uploads.jsonl"  # one line per saved upload: file, by, at
+LOG = "uploads.jsonl"  # one line per upload saved (file, by, at) or removed (file, removed_by, at)
 FOLDER = "uploads"  # in the first corpus folder; its documents' ids start with "uploads/"
 _UNSAFE = re.compile(r"[^\w.\-\u3400-\u9fff]+")
 
@@ -50,9 +51,7 @@ def safe_name(name: str) -> str:
     return stem[:100] + suffix
 
 
-def save(
-    files: list[Path], names: list[str], folder: Path, by: str = "", limit: int = MAX_UPLOAD_BYTES
-) -> Checked:
+def save(files: list[Path], names: list[str], folder: Path, by: str = "", limit: int = MAX_UPLOAD_BYTES) -> Checked:
     """Checks each uploaded file (extension, size, decodable text, a name not taken) and copies the good ones
     into `folder`, noting in its `uploads.jsonl` who added each and when.
 
@@ -88,6 +87,43 @@ def save(
         saved.append(target)
         logger.info("saved upload %s as %s (by %s)", name, folder / target, by or "-")
     return Checked(saved, rejected)
+
+
+def listed(folder: Path) -> list[dict[str, str | int]]:
+    """The uploaded digests in `folder` by name: file, bytes, and who added it and when (from its log)."""
+    added: dict[str, dict] = {}
+    if (folder / LOG).exists():
+        for line in (folder / LOG).read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):  # a line cut short by a crash is no record
+                record = json.loads(line)
+                if "by" in record:
+                    added[record.get("file", "")] = record
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != LOG) if folder.is_dir() else []
+    return [
+        {
+            "file": p.name,
+            "bytes": p.stat().st_size,
+            "by": added.get(p.name, {}).get("by", ""),
+            "at": added.get(p.name, {}).get("at", ""),
+        }
+        for p in files
+    ]
+
+
+def remove(folder: Path, name: str, by: str = "") -> None:
+    """Deletes the uploaded digest `name` from `folder` and logs who removed it; the index keeps its passages
+    until it is updated (`reindex`).
+
+    Raises:
+        InputError: no upload has that name.
+    """
+    if name not in {row["file"] for row in listed(folder)}:
+        raise InputError(f"no uploaded digest is named {name!r}; `rag uploads list` shows them")
+    (folder / name).unlink()
+    record = {"file": name, "removed_by": by, "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    with (folder / LOG).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(record, ensure_ascii=False) + "\n")
+    logger.info("removed upload %s (by %s)", folder / name, by or "-")
 
 
 def _size(n: int) -> str:
