@@ -501,3 +501,17 @@ def test_a_passage_addressing_an_ai_carries_a_warning():
     assert "holds instructions addressed to AI assistants" in render.passage_html(flagged, 1, 0, "en")
     assert "含有写给 AI 助手的指令" in render.passage_html(flagged, 1, 0, "zh")
     assert "rag-flagged" not in render.passage_html(Hit(2, 0.5, chunk(MOVA, 2)), 2, 0, "en")
+
+
+def test_one_user_keeps_at_most_the_limit_of_uploads(tmp_path: Path):
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"f{i}.md")
+        files[-1].write_text(f"# Digest {i}\n\nText {i}.\n", encoding="utf-8")
+    folder = tmp_path / "out"
+    assert uploads.save(files[:1], ["a.md"], folder, by="alice", per_user=2).saved == ["a.md"]
+    checked = uploads.save(files[1:], ["b.md", "c.md"], folder, by="alice", per_user=2)
+    assert checked.saved == ["b.md"] and checked.rejected == [
+        "c.md: 2 uploaded digests is the limit per user; the operator can remove some"
+    ]
+    assert uploads.save(files[2:], ["c.md"], folder, by="bob", per_user=2).saved == ["c.md"]  # a count per user

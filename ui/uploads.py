@@ -21,6 +21,7 @@ from rag.load import SUFFIXES, load_corpus, read_document
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 2**20
+MAX_UPLOADS_PER_USER = 50  # digests one login (or everyone, without a login) may keep in the corpus
 LOG = "uploads.jsonl"  # one line per upload saved (file, by, at) or removed (file, removed_by, at)
 FOLDER = "uploads"  # in the first corpus folder; its documents' ids start with "uploads/"
 _UNSAFE = re.compile(r"[^\w.\-\u3400-\u9fff]+")
@@ -51,9 +52,16 @@ def safe_name(name: str) -> str:
     return stem[:100] + suffix
 
 
-def save(files: list[Path], names: list[str], folder: Path, by: str = "", limit: int = MAX_UPLOAD_BYTES) -> Checked:
-    """Checks each uploaded file (extension, size, decodable text, a name not taken) and copies the good ones
-    into `folder`, noting in its `uploads.jsonl` who added each and when.
+def save(
+    files: list[Path],
+    names: list[str],
+    folder: Path,
+    by: str = "",
+    limit: int = MAX_UPLOAD_BYTES,
+    per_user: int = MAX_UPLOADS_PER_USER,
+) -> Checked:
+    """Checks each uploaded file (extension, size, decodable text, a name not taken, the uploader's count) and
+    copies the good ones into `folder`, noting in its `uploads.jsonl` who added each and when.
 
     Args:
         files: Where the uploaded bytes are (Gradio's temporary copies).
@@ -61,7 +69,11 @@ def save(files: list[Path], names: list[str], folder: Path, by: str = "", limit:
         by: Who uploads them (the login name).
     """
     saved, rejected = [], []
+    kept = sum(row["by"] == by for row in listed(folder))
     for path, name in zip(files, names, strict=True):
+        if kept + len(saved) >= per_user:
+            rejected.append(f"{name}: {per_user} uploaded digests is the limit per user; the operator can remove some")
+            continue
         target = safe_name(name)
         if (folder / target).exists():
             rejected.append(f"{name}: a digest named {target} was uploaded before; rename the file to add it too")
