@@ -418,9 +418,10 @@ def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
         port = s.getsockname()[1]
     app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
 
-    def status(host: str, path: str = "/config") -> int:
+    def status(host: str, path: str = "/config", method: str = "GET", origin: str | None = None) -> int:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", path, headers={"Host": host})
+        headers = {"Host": host} | ({"Origin": origin} if origin else {})
+        connection.request(method, path, body=b"" if method == "POST" else None, headers=headers)
         return connection.getresponse().status
 
     try:
@@ -428,6 +429,14 @@ def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
         assert status("digests.example.org") == 200  # a name the operator allowed
         assert status(f"evil.example:{port}") == 400  # a rebound name: refused before any handler
         assert status(f"evil.example:{port}", "/gradio_api/info") == 400
+        # A post from another site's page (a form uploading into the cache) is refused; the page's own and a
+        # script's (no Origin) reach Gradio, which answers the empty body itself.
+        own = f"127.0.0.1:{port}"
+        assert status(own, "/gradio_api/upload", "POST", "https://evil.example") == 403
+        assert status(own, "/gradio_api/upload", "POST", f"http://127.0.0.1:{port + 1}") == 403  # another local app
+        assert status(own, "/gradio_api/upload", "POST", f"http://{own}") != 403
+        assert status(own, "/gradio_api/upload", "POST") != 403
+        assert status("digests.example.org", "/gradio_api/upload", "POST", "https://digests.example.org") != 403
     finally:
         app.close()
     assert app._queue.max_size == 64

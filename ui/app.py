@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from html import escape
 from pathlib import Path
@@ -468,12 +469,41 @@ def allowed_hosts(host: str) -> list[str]:
     return names + [n.strip() for n in os.environ.get("RAG_UI_HOSTS", "").split(",") if n.strip()]
 
 
+class SameOrigin:
+    """Refuses a request that changes something (POST, PUT, DELETE ...) sent by a browser from another site: its
+    Origin header names another address than the page's own (the Host it asks) or a name in RAG_UI_HOSTS. A form on
+    a web page the user visits could otherwise post uploads into the server's cache. Scripts (gradio_client, curl)
+    send no Origin and pass."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.names = {n.strip() for n in os.environ.get("RAG_UI_HOSTS", "").split(",") if n.strip()}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            origin = headers.get("origin")
+            if origin is not None:
+                parts = urllib.parse.urlsplit(origin)
+                if parts.netloc != headers.get("host") and parts.hostname not in self.names:
+                    from starlette.responses import PlainTextResponse
+
+                    await PlainTextResponse("cross-origin request refused", status_code=403)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def _launch(app: Any, host: str, port: int, auth: Any, mcp: bool, block: bool) -> None:
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     app.launch(
-        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host))]},
+        app_kwargs={
+            "middleware": [
+                Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host)),
+                Middleware(SameOrigin),
+            ]
+        },
         server_name=host,
         server_port=port,
         auth=auth,
