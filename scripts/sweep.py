@@ -159,9 +159,9 @@ def main() -> None:
     if args.answers:
         for spec in args.tries:
             setting(config, spec)  # a wrong key fails before any question is answered
-        out = sweep_answers(config, args.qa, retriever, args.tries, args.memo)
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+        out = sweep_answers(config, args.qa, retriever, args.tries, args.memo)  # the code imported now, at `head`
         if args.json:
-            head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
             measured = {
                 "date": datetime.date.today().isoformat(),
                 "commit": head.strip(),
