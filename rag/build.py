@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import store
+from rag import injection, store
 from rag.chunk import chunk_document
 from rag.config import ChunkConfig
 from rag.embed import Embedder
@@ -75,7 +75,9 @@ def update_index(
     with store.write_lock(index_dir):
         old = _previous(index_dir, embedder.id, rebuild)
         old_docs = old.manifest["documents"] if old else {}
-        same_chunking = old is not None and old.manifest.get("chunker") == asdict(chunking)
+        # A chunk's record holds its text and what the injection detector found in it: either changing re-chunks.
+        chunker = {**asdict(chunking), "injection_detector": injection.VERSION}
+        same_chunking = old is not None and old.manifest.get("chunker") == chunker
         current = {d.doc_id: d for d in documents}
         added = [i for i in current if i not in old_docs]
         removed = [i for i in old_docs if i not in current]
@@ -113,7 +115,7 @@ def update_index(
         per_doc = Counter(c.doc_id for c in chunks)
         manifest = {
             "embedder": {"id": embedder.id, "dim": int(vectors.shape[1])},
-            "chunker": asdict(chunking),
+            "chunker": chunker,
             "index_factory": factory,
             "documents": {
                 i: {"sha256": d.sha256, "title": d.title, "date": d.date, "chunks": per_doc[i]}
