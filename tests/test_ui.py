@@ -442,6 +442,29 @@ def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
     assert app._queue.max_size == 64
 
 
+def test_a_call_with_too_few_arguments_is_told_so(monkeypatch):
+    import socket
+    import urllib.request
+
+    from ui.app import serve
+
+    monkeypatch.delenv("RAG_UI_USER", raising=False)
+    monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
+    base = f"http://127.0.0.1:{port}/gradio_api/call/search"
+    try:
+        headers = {"Content-Type": "application/json"}
+        request = urllib.request.Request(base, data=b'{"data": ["VidGen"]}', headers=headers)
+        event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+        stream = urllib.request.urlopen(f"{base}/{event}", timeout=30).read().decode()
+    finally:
+        app.close()
+    assert "event: error" in stream and "didn't receive enough input values (needed: 2, got: 1)" in stream
+
+
 def test_malformed_api_calls_get_a_message_and_a_lone_surrogate_is_no_error(indexed):
     import gradio as gr
 

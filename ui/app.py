@@ -514,6 +514,8 @@ def _launch(app: Any, host: str, port: int, auth: Any, mcp: bool, block: bool) -
         js=JS,
         footer_links=["api"],
         quiet=not block,
-        show_error=False,
+        # The handlers turn their own failures into messages (`_api_errors`); this shows Gradio's, such as a call
+        # with too few arguments, instead of {"error": null}.
+        show_error=True,
         ssr_mode=False,
     )
