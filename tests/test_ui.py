@@ -547,3 +547,31 @@ def test_one_user_keeps_at_most_the_limit_of_uploads(tmp_path: Path):
         "c.md: 2 uploaded digests is the limit per user; the operator can remove some"
     ]
     assert uploads.save(files[2:], ["c.md"], folder, by="bob", per_user=2).saved == ["c.md"]  # a count per user
+
+
+def test_no_hostile_passage_puts_live_content_in_an_answer_or_its_sources():
+    """Every passage of the measure-only injection set, quoted whole as an answer and shown as its source: the
+    HTML holds only the page's own elements, no event handler, and its only links are the citation markers."""
+    from html.parser import HTMLParser
+
+    from ui.render import anchor, answer_html, sources_html
+
+    class Elements(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.attrs = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.attrs.extend(attrs)
+
+    folder = Path(__file__).resolve().parent.parent / "eval" / "injection"
+    texts = [json.loads(line)["text"] for line in (folder / "hostile.jsonl").read_text(encoding="utf-8").splitlines()]
+    for i, text in enumerate(texts):
+        cited = dataclasses.replace(chunk(text, 1), link="", doc_id="uploads/hostile.md")
+        answer = Answer("q", f"{text} [1]", True, (Citation(1, cited, 0, len(text)),), (Hit(1, 0.5, cited),))
+        page = Elements()
+        page.feed(answer_html(answer, i) + sources_html(answer, i))
+        assert page.tags <= {"a", "b", "span", "div", "details", "summary", "p", "h4", "ul", "li", "q", "mark"}, i
+        assert not [name for name, _ in page.attrs if name.startswith("on")], i
+        assert {value for name, value in page.attrs if name in ("href", "src")} == {f"#{anchor(i, 1)}"}, i
