@@ -124,17 +124,17 @@ def excerpts(
         Each text's chosen (start, end) sentence spans, in text order.
     """
     spans = [cite.sentences(text) for text in texts]
-    # A text addressing an AI reader across its sentences, none of which does alone, is not read at all.
-    hidden = {
-        i
-        for i, text in enumerate(texts)
-        if injection.flags(text) and not any(injection.flags(text[start:end]) for start, end in spans[i])
-    }
+    # Of a text addressing an AI reader, the sentences that do are left out; when none does alone, all of them.
+    withheld: set[tuple[int, int]] = set()
+    for i, text in enumerate(texts):
+        if injection.flags(text):
+            flagged = {(i, j) for j, (start, end) in enumerate(spans[i]) if injection.flags(text[start:end])}
+            withheld |= flagged or {(i, j) for j in range(len(spans[i]))}
     ids = [
         (i, j)
         for i, text_spans in enumerate(spans)
         for j, (start, end) in enumerate(text_spans)
-        if i not in hidden and not is_field(texts[i][start:end]) and not injection.flags(texts[i][start:end])
+        if (i, j) not in withheld and not is_field(texts[i][start:end])
     ]
     if not ids:
         return [() for _ in texts]
