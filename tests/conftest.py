@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -105,6 +106,13 @@ def corpus(tmp_path: Path) -> Path:
         "AI weekly report. Qwen3-Embedding-8B scores 70.58 on MMTEB. 本周点评：嵌入模型进展很快。\n", encoding="utf-8"
     )
     return root
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a real server of a test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

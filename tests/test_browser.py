@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -24,12 +24,6 @@ UPLOAD = (
 )
 # Playwright must drive the system's chromium, never fetch a browser of its own.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def chromium() -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import HashingEmbedder
+from conftest import HashingEmbedder, free_port
 
 from rag.build import update_index
 from rag.config import ChunkConfig, Config, CorpusConfig, GenerateConfig, IndexConfig
@@ -72,6 +72,14 @@ class FakeAssistant:
     def ask(self, question: str, history=None) -> Answer:
         *_, answer = self.stream(question, history)
         return answer
+
+
+def serve_fake():
+    """The real server on a free port of 127.0.0.1, answering with `FakeAssistant`: (app, port)."""
+    from ui.app import serve
+
+    port = free_port()
+    return serve(Config(), port=port, block=False, assistant=FakeAssistant()), port
 
 
 def run(backend: Backend, question: str, turns: list | None = None) -> list[tuple]:
@@ -327,20 +335,14 @@ def test_wide_bind_without_login_warns(monkeypatch, caplog):
 
 def test_login_is_required_and_the_password_never_logged(monkeypatch, caplog, capfd):
     import logging
-    import socket
     import urllib.error
     import urllib.parse
     import urllib.request
 
-    from ui.app import serve
-
     monkeypatch.setenv("RAG_UI_USER", "ann")
     monkeypatch.setenv("RAG_UI_PASSWORD", "s3cret-pw")
     caplog.set_level(logging.DEBUG)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
+    app, port = serve_fake()
     base = f"http://127.0.0.1:{port}"
 
     def status(path: str, form: dict | None = None) -> int:
@@ -406,17 +408,11 @@ def test_markdown_and_links_in_an_answer_stay_text_and_the_page_fetches_nothing_
 
 def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
     import http.client
-    import socket
-
-    from ui.app import serve
 
     monkeypatch.setenv("RAG_UI_HOSTS", "digests.example.org")
     monkeypatch.delenv("RAG_UI_USER", raising=False)
     monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
+    app, port = serve_fake()
 
     def status(host: str, path: str = "/config", method: str = "GET", origin: str | None = None) -> int:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -443,17 +439,11 @@ def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
 
 
 def test_a_call_with_too_few_arguments_is_told_so(monkeypatch):
-    import socket
     import urllib.request
-
-    from ui.app import serve
 
     monkeypatch.delenv("RAG_UI_USER", raising=False)
     monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = serve(Config(), port=port, block=False, assistant=FakeAssistant())
+    app, port = serve_fake()
     base = f"http://127.0.0.1:{port}/gradio_api/call/search"
     try:
         headers = {"Content-Type": "application/json"}
