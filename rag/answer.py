@@ -99,7 +99,8 @@ class Assistant:
         # The passages share one budget (a list reads more of them in the same room): the prompt's length sets
         # the time to the first token.
         budget = self.config.passage_tokens * self.config.passages
-        chosen = excerpts([hit.chunk.text for hit in top], relevance, budget, count_tokens)
+        texts, flagged = [hit.chunk.text for hit in top], [bool(hit.chunk.flags) for hit in top]
+        chosen = excerpts(texts, relevance, budget, count_tokens, flagged)
         passages = [Passage(n, hit, spans) for n, (hit, spans) in enumerate(zip(top, chosen, strict=True), 1)]
         # A list names up to one paper per passage, titles and all: it gets room in proportion.
         max_tokens = (

@@ -106,7 +106,11 @@ class Passage:
 
 
 def excerpts(
-    texts: list[str], relevance: Relevance, budget: int, count_tokens: Callable[[str], int]
+    texts: list[str],
+    relevance: Relevance,
+    budget: int,
+    count_tokens: Callable[[str], int],
+    flagged: Sequence[bool] = (),
 ) -> list[tuple[tuple[int, int], ...]]:
     """Chooses the sentences of `texts` the model reads, sharing one token `budget` among them.
 
@@ -119,6 +123,7 @@ def excerpts(
     Args:
         relevance: Scores sentences for the question (the assistant uses the embedder's cosine, which also
             works for an English question about a Chinese passage; term overlap found the answer less often).
+        flagged: Per text, whether it addresses an AI reader (its chunk's `flags`, found at index time).
 
     Returns:
         Each text's chosen (start, end) sentence spans, in text order.
@@ -126,10 +131,10 @@ def excerpts(
     spans = [cite.sentences(text) for text in texts]
     # Of a text addressing an AI reader, the sentences that do are left out; when none does alone, all of them.
     withheld: set[tuple[int, int]] = set()
-    for i, text in enumerate(texts):
-        if injection.flags(text):
-            flagged = {(i, j) for j, (start, end) in enumerate(spans[i]) if injection.flags(text[start:end])}
-            withheld |= flagged or {(i, j) for j in range(len(spans[i]))}
+    for i, addressed in enumerate(flagged):
+        if addressed:
+            orders = {(i, j) for j, (start, end) in enumerate(spans[i]) if injection.flags(texts[i][start:end])}
+            withheld |= orders or {(i, j) for j in range(len(spans[i]))}
     ids = [
         (i, j)
         for i, text_spans in enumerate(spans)
