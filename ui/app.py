@@ -466,7 +466,12 @@ def allowed_hosts(host: str) -> list[str]:
     Any other is refused, so a web page that points its own name at this machine (DNS rebinding) cannot drive it."""
     names = ["127.0.0.1", "localhost"]
     names += [host] if host not in ("0.0.0.0", "::", *names) else []
-    return names + [n.strip() for n in os.environ.get("RAG_UI_HOSTS", "").split(",") if n.strip()]
+    return names + operator_hosts()
+
+
+def operator_hosts() -> list[str]:
+    """The public names the operator serves the page under (RAG_UI_HOSTS, comma-separated)."""
+    return [n.strip() for n in os.environ.get("RAG_UI_HOSTS", "").split(",") if n.strip()]
 
 
 class SameOrigin:
@@ -477,7 +482,7 @@ class SameOrigin:
 
     def __init__(self, app: Any):
         self.app = app
-        self.names = {n.strip() for n in os.environ.get("RAG_UI_HOSTS", "").split(",") if n.strip()}
+        self.names = set(operator_hosts())
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
