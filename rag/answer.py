@@ -64,6 +64,26 @@ class Assistant:
         vector = stages.vector if stages.vector is not None else self.retriever.embedder.embed_queries([question])[0]
         return hits, similarity, vector
 
+    def relevance(self, asked: np.ndarray) -> policy.Relevance:
+        """Scores sentences by the embedder's cosine to the question's embedding `asked`, as the model reads them."""
+        embedder = self.retriever.embedder
+
+        def relevance(sentences: list[str]) -> Sequence[float]:
+            return embedder.embed_passages([legible(s) for s in sentences]) @ asked
+
+        return relevance
+
+    def read(self, top: list[Hit], relevance: policy.Relevance) -> list[Passage]:
+        """What the model reads of the `top` hits: their sentences closest to the question, within one budget.
+
+        The passages share it (a list reads more of them in the same room): the prompt's length sets the time
+        to the first token. Junk OCR lines are read cut down (`legible`): only the rest counts.
+        """
+        budget = self.config.passage_tokens * self.config.passages
+        texts, flagged = [hit.chunk.text for hit in top], [bool(hit.chunk.flags) for hit in top]
+        chosen = excerpts(texts, relevance, budget, lambda text: self.generator.count_tokens(legible(text)), flagged)
+        return [Passage(n, hit, spans) for n, (hit, spans) in enumerate(zip(top, chosen, strict=True), 1)]
+
     def stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yields the answer text piece by piece as it is generated, then the checked `Answer`.
 
@@ -88,20 +108,8 @@ class Assistant:
             yield self._decline(question, query, lang, top, [declined])
             return
 
-        def count_tokens(text: str) -> int:  # the model reads junk OCR lines cut down: only the rest counts
-            return self.generator.count_tokens(legible(text))
-
-        embedder = self.retriever.embedder
-
-        def relevance(sentences: list[str]) -> Sequence[float]:
-            return embedder.embed_passages([legible(s) for s in sentences]) @ asked
-
-        # The passages share one budget (a list reads more of them in the same room): the prompt's length sets
-        # the time to the first token.
-        budget = self.config.passage_tokens * self.config.passages
-        texts, flagged = [hit.chunk.text for hit in top], [bool(hit.chunk.flags) for hit in top]
-        chosen = excerpts(texts, relevance, budget, count_tokens, flagged)
-        passages = [Passage(n, hit, spans) for n, (hit, spans) in enumerate(zip(top, chosen, strict=True), 1)]
+        relevance = self.relevance(asked)
+        passages = self.read(top, relevance)
         # A list names up to one paper per passage, titles and all: it gets room in proportion.
         max_tokens = (
             self.config.max_tokens * len(passages) // self.config.passages if listing else self.config.max_tokens
