@@ -1,6 +1,9 @@
 """How often does the text the model reads hold the gold answer, and what does reading more cost?
 
-    .venv/bin/python scripts/reading_ceiling.py --json docs/results/reading-ceiling.json        # ~15 min
+    .venv/bin/python scripts/reading_ceiling.py --json docs/results/reading-ceiling.json        # ~20 min
+    .venv/bin/python scripts/reading_ceiling.py --json docs/results/reading-ceiling.json --render   # table only
+
+The table goes to the JSON's name with .md (docs/results/reading-ceiling.md); no figure in it is typed by hand.
 
 No reply can hold a gold answer its prompt does not: for each set's answerable questions this counts those whose
 gold answer occurs in what the model reads (`Assistant.read`, titles included) at several passage budgets, and
@@ -44,11 +47,40 @@ def share(hits: int, n: int) -> dict:
     return {"share": hits / n if n else 0.0, "hits": hits, "ci": [round(low, 3), round(high, 3)]}
 
 
+def render(report: dict) -> str:
+    """The Markdown table of a report: per set, the share of answerable questions whose gold answer is read."""
+    keys = list(next(iter(report["sets"].values()))["held"])
+    first = report["first_token"]
+    lines = [
+        f"Measured {report['date']} at {report['commit']} on {report['machine']} by `scripts/reading_ceiling.py`.",
+        f"Share of answerable questions whose gold answer occurs in the text read (95% interval); `read@N` is "
+        f"{report['passages']} passages sharing {report['passages']} x N tokens (default N = "
+        f"{report['default_budget']}), `topK` the top K chunks whole.",
+        "",
+        "| set | answerable | " + " | ".join(keys) + " |",
+        "|---|---|" + "---|" * len(keys),
+    ]
+    for name, figures in report["sets"].items():
+        cells = [f"{h['share']:.3f} ({h['ci'][0]:.2f}-{h['ci'][1]:.2f})" for h in figures["held"].values()]
+        lines.append(f"| {name} | {figures['answerable']} | " + " | ".join(cells) + " |")
+    tokens = [str(round(next(iter(report["sets"].values()))["tokens_p50"][k])) for k in keys]
+    lines.append(f"| tokens read p50 ({next(iter(report['sets']))}) | | " + " | ".join(tokens) + " |")
+    cells = [f"{first[k]['p50_s']:.2f} s" if k in first else "" for k in keys]
+    lines.append(
+        f"| first token p50 ({report['first_token_questions']} tuning questions) | | " + " | ".join(cells) + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", default=["tuning", "tuning2", "validation", "validation2", "blind"])
     parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--render", action="store_true", help="only write the table from the JSON")
     args = parser.parse_args()
+    if args.render:
+        args.json.with_suffix(".md").write_text(render(json.loads(args.json.read_text())))
+        return 0
     config = load_config(None)
     assistant = pipeline.open_assistant(config)
     default = assistant.config
@@ -113,6 +145,7 @@ def main() -> int:
     report["first_token_questions"] = len(timed)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    args.json.with_suffix(".md").write_text(render(report))
     for name, figures in report["sets"].items():
         row = "  ".join(f"{k} {v['share']:.3f}" for k, v in figures["held"].items())
         print(f"{name} ({figures['answerable']}): {row}")
