@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from rag import cite, policy
+from rag import cite, injection, policy
 from rag.cite import language
 from rag.config import AnswerConfig, GenerateConfig
 from rag.excerpt import Passage, excerpts, header, legible, one_per_paper
@@ -50,6 +50,8 @@ class Assistant:
         self.rerank = rerank
         self.judge = judge
         Policy(self.answer_config)  # refuses a check name it does not know, now rather than at the first question
+        # The learned part of the injection detector, when trained for this embedder (rag/injection.py).
+        self.injection_head = injection.Head.load(retriever.embedder.id)
 
     @property
     def policy(self) -> Policy:
@@ -81,7 +83,13 @@ class Assistant:
         """
         budget = self.config.passage_tokens * self.config.passages
         texts, flagged = [hit.chunk.text for hit in top], [bool(hit.chunk.flags) for hit in top]
-        chosen = excerpts(texts, relevance, budget, lambda text: self.generator.count_tokens(legible(text)), flagged)
+        embedder = self.retriever.embedder
+
+        def addressed(sentences: list[str]) -> list[bool]:
+            return [bool(k) for k in injection.detect(sentences, self.injection_head, embedder.embed_passages)]
+
+        count = self.generator.count_tokens
+        chosen = excerpts(texts, relevance, budget, lambda text: count(legible(text)), flagged, addressed)
         return [Passage(n, hit, spans) for n, (hit, spans) in enumerate(zip(top, chosen, strict=True), 1)]
 
     def stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:

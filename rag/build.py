@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,13 @@ def _previous(index_dir: Path, embedder_id: str, rebuild: bool) -> store.Index |
     return index
 
 
+def flagged(chunks: list[Chunk], head: injection.Head | None, embedder: Embedder) -> list[Chunk]:
+    """The chunks with the kinds of address to an AI reader each holds (rag/injection.py), the learned `head`'s
+    included (each sentence is embedded for it)."""
+    kinds = injection.detect([c.text for c in chunks], head, embedder.embed_passages)
+    return [replace(c, flags=tuple(k)) for c, k in zip(chunks, kinds, strict=True)]
+
+
 def update_index(
     index_dir: Path,
     documents: list[Document],
@@ -94,8 +101,9 @@ def update_index(
             if chunk.doc_id in keep:
                 kept[chunk.doc_id].append(chunk)
         chunks: list[Chunk] = []
+        head = injection.Head.load(embedder.id)
         for doc_id, doc in current.items():
-            chunks.extend(kept[doc_id] if doc_id in keep else chunk_document(doc, chunking))
+            chunks.extend(kept[doc_id] if doc_id in keep else flagged(chunk_document(doc, chunking), head, embedder))
 
         # The embedding cache: vectors of the previous index, keyed by the hash of the embedded text.
         cache: dict[str, np.ndarray] = {}

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag import injection
 from rag.config import ChunkConfig
 from rag.types import Chunk, Document
 
@@ -109,7 +108,6 @@ def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
                     date=doc.date,
                     embed_text=embed_text,
                     embed_hash=embed_hash,
-                    flags=tuple(injection.flags(piece)),
                 )
             )
     return chunks

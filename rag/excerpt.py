@@ -111,6 +111,7 @@ def excerpts(
     budget: int,
     count_tokens: Callable[[str], int],
     flagged: Sequence[bool] = (),
+    addressed: Callable[[list[str]], list[bool]] = lambda sentences: [bool(k) for k in injection.detect(sentences)],
 ) -> list[tuple[tuple[int, int], ...]]:
     """Chooses the sentences of `texts` the model reads, sharing one token `budget` among them.
 
@@ -124,6 +125,8 @@ def excerpts(
         relevance: Scores sentences for the question (the assistant uses the embedder's cosine, which also
             works for an English question about a Chinese passage; term overlap found the answer less often).
         flagged: Per text, whether it addresses an AI reader (its chunk's `flags`, found at index time).
+        addressed: Per sentence of a flagged text, whether it does (`injection.detect`: the patterns alone unless
+            given the learned head).
 
     Returns:
         Each text's chosen (start, end) sentence spans, in text order.
@@ -131,9 +134,10 @@ def excerpts(
     spans = [cite.sentences(text) for text in texts]
     # Of a text addressing an AI reader, the sentences that do are left out; when none does alone, all of them.
     withheld: set[tuple[int, int]] = set()
-    for i, addressed in enumerate(flagged):
-        if addressed:
-            orders = {(i, j) for j, (start, end) in enumerate(spans[i]) if injection.flags(texts[i][start:end])}
+    for i, is_flagged in enumerate(flagged):
+        if is_flagged:
+            found = addressed([texts[i][start:end] for start, end in spans[i]])
+            orders = {(i, j) for j, order in enumerate(found) if order}
             withheld |= orders or {(i, j) for j in range(len(spans[i]))}
     ids = [
         (i, j)
@@ -175,7 +179,7 @@ def excerpts(
 
 
 def header(passage: Passage, dated: bool = True) -> str:
-    """"[n] paper title, date"; without the date when not `dated`."""
+    """ "[n] paper title, date"; without the date when not `dated`."""
     chunk = passage.hit.chunk
     title = chunk.section or chunk.title
     date = f", {chunk.date}" if chunk.date and dated else ""

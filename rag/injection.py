@@ -15,6 +15,12 @@ is flagged when it
 Papers *about* prompt injection describe such text in the third person; quoted examples (in quotation marks or
 code) are mentions, not orders. What a first reading hides is read too: fullwidth letters, base64, text spaced
 out letter by letter, written backwards or in leetspeak.
+
+Patterns miss orders phrased in words they do not list. So a sentence is also flagged (`learned`) when a
+logistic head on the embedder's vector of it says it addresses an AI reader: `Head`, trained by
+scripts/train_injection_head.py on eval/injection/train-*.jsonl, tune-benign.jsonl and the shipped digests'
+sentences (all benign), and stored in rag/injection_head.json for the embedder it was trained with; with another
+embedder only the patterns apply.
 """
 
 from __future__ import annotations
@@ -22,9 +28,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
+import logging
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+
+from rag.cite import sentences
+
+logger = logging.getLogger(__name__)
 
 # Chat-template and role markers: "<|im_start|>system", "[INST]", "<<SYS>>", "### System:", "【系统】", "<system>".
 _MARKERS = re.compile(
@@ -140,8 +156,9 @@ _QUOTED = re.compile(r"“[^”\n]{0,200}”|\"[^\"\n]{0,200}\"|「[^」\n]{0,20
 _SPACED = re.compile(r"(?<!\S)(?:\S )+\S(?!\S)")  # "d i s r e g a r d", "请 注 意"
 _LEET = str.maketrans("43105$7", "aeiosst")
 
-# Which detector flagged an index's chunks: when this file changes, `rag index` flags every chunk again.
-VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+HEAD = Path(__file__).with_name("injection_head.json")
+# Which detector flagged an index's chunks: when this file or the head changes, `rag index` flags every chunk again.
+VERSION = hashlib.sha256(Path(__file__).read_bytes() + (HEAD.read_bytes() if HEAD.exists() else b"")).hexdigest()[:12]
 
 KINDS = {
     "marker": _MARKERS,
@@ -172,3 +189,47 @@ def flags(text: str) -> list[str]:
     """The kinds of address to the assistant the text holds (empty for an ordinary passage)."""
     readings = _readings(text)
     return [kind for kind, pattern in KINDS.items() if any(pattern.search(r) for r in readings)]
+
+
+Embed = Callable[[list[str]], np.ndarray]  # texts to the embedder's (passage) vectors
+
+
+@dataclass(frozen=True)
+class Head:
+    """A logistic head on an embedder's passage vectors: a sentence addresses an AI reader when w.x + b > 0."""
+
+    embedder: str  # the id of the embedder whose vectors it reads
+    weights: np.ndarray
+    bias: float
+
+    @classmethod
+    def load(cls, embedder_id: str, path: Path = HEAD) -> Head | None:
+        """The head trained for this embedder, or None (no head file, or one trained for another embedder)."""
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["embedder"] != embedder_id:
+            logger.info("the injection head was trained for %s, not %s: patterns only", data["embedder"], embedder_id)
+            return None
+        return cls(data["embedder"], np.asarray(data["weights"], dtype=np.float32), float(data["bias"]))
+
+    def addressed(self, vectors: np.ndarray) -> np.ndarray:
+        """Per vector (one per row), whether its sentence addresses an AI reader."""
+        return vectors @ self.weights + self.bias > 0
+
+
+def detect(texts: Sequence[str], head: Head | None = None, embed: Embed | None = None) -> list[list[str]]:
+    """Per text, the kinds of address to an AI reader it holds: the patterns' (`flags`) and, given a head and the
+    embedder it was trained for, `learned` when the head finds one of its sentences addressing an AI reader
+    (every sentence is embedded, in one batch)."""
+    found = [flags(text) for text in texts]
+    if head is None or embed is None:
+        return found
+    owner, pieces = [], []
+    for i, text in enumerate(texts):
+        for start, end in sentences(text):
+            if text[start:end].strip():
+                owner.append(i)
+                pieces.append(text[start:end].strip())
+    learned = {i for i, hit in zip(owner, head.addressed(embed(pieces)) if pieces else [], strict=True) if hit}
+    return [kinds + ["learned"] if i in learned else kinds for i, kinds in enumerate(found)]

@@ -37,23 +37,39 @@ def shipped_chunks() -> list[str]:
 
 
 def measure(hostile: list[dict], benign: list[dict], shipped: list[str]) -> dict:
-    from rag.injection import flags
+    """The detector as shipped (patterns and learned head), and each part alone."""
+    from rag import pipeline
+    from rag.config import load_config
+    from rag.injection import Head, detect
 
-    caught = [bool(flags(p["text"])) for p in hostile]
-    false = [bool(flags(p["text"])) for p in benign]
-    by_lang: dict[str, list[bool]] = {}
-    for p, hit in zip(hostile, caught, strict=True):
-        by_lang.setdefault(p["lang"], []).append(hit)
-    return {
-        "hostile": len(hostile),
-        "detected": sum(caught) / len(hostile),
-        "detected_by_lang": {lang: sum(v) / len(v) for lang, v in sorted(by_lang.items())},
-        "benign": len(benign),
-        "benign_flagged": sum(false) / len(benign),
-        "shipped_chunks": len(shipped),
-        "shipped_flagged": sum(bool(flags(text)) for text in shipped),
-        "kinds_fired_on_hostile": dict(Counter(k for p in hostile for k in flags(p["text"]))),
+    embedder = pipeline.make_embedder(load_config(None))
+    head = Head.load(embedder.id)
+    texts = [p["text"] for p in hostile] + [p["text"] for p in benign] + shipped
+    kinds = detect(texts, head, embedder.embed_passages)
+    parts = {
+        "shipped": lambda k: bool(k),
+        "patterns": lambda k: bool(set(k) - {"learned"}),
+        "head": lambda k: "learned" in k,
     }
+    out: dict = {
+        "head": head is not None,
+        "hostile": len(hostile),
+        "benign": len(benign),
+        "shipped_chunks": len(shipped),
+    }
+    for part, fired in parts.items():
+        caught = [fired(k) for k in kinds[: len(hostile)]]
+        by_lang: dict[str, list[bool]] = {}
+        for p, hit in zip(hostile, caught, strict=True):
+            by_lang.setdefault(p["lang"], []).append(hit)
+        out[part] = {
+            "detected": sum(caught) / len(hostile),
+            "detected_by_lang": {lang: sum(v) / len(v) for lang, v in sorted(by_lang.items())},
+            "benign_flagged": sum(map(fired, kinds[len(hostile) : len(hostile) + len(benign)])) / len(benign),
+            "shipped_flagged": sum(map(fired, kinds[len(hostile) + len(benign) :])),
+        }
+    out["kinds_fired_on_hostile"] = dict(Counter(k for found in kinds[: len(hostile)] for k in found))
+    return out
 
 
 def main() -> int:
