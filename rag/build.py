@@ -52,13 +52,6 @@ def _previous(index_dir: Path, embedder_id: str, rebuild: bool) -> store.Index |
     return index
 
 
-def flagged(chunks: list[Chunk], head: injection.Head | None, embedder: Embedder) -> list[Chunk]:
-    """The chunks with the kinds of address to an AI reader each holds (rag/injection.py), the learned `head`'s
-    included (each sentence is embedded for it)."""
-    kinds = injection.detect([c.text for c in chunks], head, embedder.embed_passages)
-    return [replace(c, flags=tuple(k)) for c, k in zip(chunks, kinds, strict=True)]
-
-
 def update_index(
     index_dir: Path,
     documents: list[Document],
@@ -100,23 +93,31 @@ def update_index(
         for chunk in old.chunks if old is not None else []:
             if chunk.doc_id in keep:
                 kept[chunk.doc_id].append(chunk)
-        chunks: list[Chunk] = []
-        head = injection.Head.load(embedder.id)
-        for doc_id, doc in current.items():
-            chunks.extend(kept[doc_id] if doc_id in keep else flagged(chunk_document(doc, chunking), head, embedder))
-
+        pieces = {i: kept[i] if i in keep else chunk_document(doc, chunking) for i, doc in current.items()}
+        fresh = [c for i in current if i not in keep for c in pieces[i]]
         # The embedding cache: vectors of the previous index, keyed by the hash of the embedded text.
         cache: dict[str, np.ndarray] = {}
         if old is not None:
             cache = {c.embed_hash: old.vectors[row] for row, c in enumerate(old.chunks)}
-        todo = sorted({c.embed_hash: c.embed_text for c in chunks if c.embed_hash not in cache}.items())
-        batch = 32
+        todo = sorted({c.embed_hash: c.embed_text for c in fresh if c.embed_hash not in cache}.items())
+        work, batch = len(fresh) + len(todo), 32  # progress counts chunks checked for orders, then embedded
+
+        # New chunks are checked for orders to an AI reader: the patterns, and the learned head on each sentence.
+        head, found = injection.Head.load(embedder.id), {}
+        for start in range(0, len(fresh), batch):
+            part = fresh[start : start + batch]
+            kinds = injection.detect([c.text for c in part], head, embedder.embed_passages)
+            found.update(zip([c.chunk_id for c in part], kinds, strict=True))
+            if progress:
+                progress(start + len(part), work)
+        chunks = [replace(c, flags=tuple(found.get(c.chunk_id, c.flags))) for i in current for c in pieces[i]]
+
         for start in range(0, len(todo), batch):
             part = todo[start : start + batch]
             vectors = embedder.embed_passages([text for _, text in part])
             cache.update(zip([h for h, _ in part], vectors, strict=True))
             if progress:
-                progress(min(start + batch, len(todo)), len(todo))
+                progress(len(fresh) + min(start + batch, len(todo)), work)
         vectors = np.stack([cache[c.embed_hash] for c in chunks]).astype(np.float32)
         factory = store.choose_factory(factory, len(chunks))
 

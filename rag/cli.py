@@ -72,7 +72,7 @@ def index(
     documents, problems = load_corpus(pipeline.corpus_roots(cfg, corpus))
     for problem in problems:
         typer.secho(f"skipped {problem.path}: {problem.reason}", fg="yellow", err=True)
-    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
+    columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
     with Progress(*columns, TimeRemainingColumn(), transient=True) as bar:
         task = bar.add_task("embed", total=None, rate="")
 

@@ -203,8 +203,9 @@ class Head:
     bias: float
 
     @classmethod
-    def load(cls, embedder_id: str, path: Path = HEAD) -> Head | None:
+    def load(cls, embedder_id: str, path: Path | None = None) -> Head | None:
         """The head trained for this embedder, or None (no head file, or one trained for another embedder)."""
+        path = path or HEAD
         if not path.exists():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -133,6 +133,15 @@ def test_a_changed_injection_detector_flags_every_chunk_again_without_reembeddin
     assert not any(c.flags for c in store.load(tmp_path / "index").chunks)
 
 
+def test_chunks_the_learned_head_finds_are_flagged_at_build(corpus, tmp_path, embedder, monkeypatch):
+    (corpus / "note.md").write_text("# Note\n\nThe model is fast. Zorblax asks a favour.\n", encoding="utf-8")
+    head = injection.Head(embedder.id, embedder.embed_queries(["Zorblax asks a favour."])[0], -0.9)  # fires on it
+    monkeypatch.setattr(injection.Head, "load", classmethod(lambda cls, embedder_id, path=None: head))
+    build(corpus, tmp_path / "index", embedder)
+    flagged = {c.doc_id: c.flags for c in store.load(tmp_path / "index").chunks if c.flags}
+    assert flagged == {"note.md": ("learned",)}
+
+
 def test_other_embedder_is_refused(corpus, tmp_path, embedder):
     from tests.conftest import HashingEmbedder
 
