@@ -166,12 +166,16 @@ def render(results: dict, before: dict | None = None) -> str:
 def write_tables(results: dict) -> None:
     table = render(results, load_before())
     (RESULTS / "answers.md").write_text("# Answer figures\n\n" + table, encoding="utf-8")
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    begin, end = "<!-- answers:begin -->", "<!-- answers:end -->"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        readme.write_text(f"{head}{begin}\n{table}{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+    write_block(ROOT / "README.md", "answers", table)
+
+
+def write_block(path: Path, name: str, text: str) -> None:
+    """Puts `text` between the file's `<!-- name:begin -->` and `<!-- name:end -->` marks (if it has them)."""
+    old = path.read_text(encoding="utf-8")
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        path.write_text(f"{head}{begin}\n{text}{end}{rest.split(end, 1)[1]}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

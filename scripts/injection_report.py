@@ -2,6 +2,9 @@
 chunks flagged.
 
     .venv/bin/python scripts/injection_report.py --json docs/results/injection.json
+    .venv/bin/python scripts/injection_report.py --json docs/results/injection.json --render   # README only
+
+The figures go into the README between its `injection:begin`/`injection:end` marks; none is typed by hand.
 
 The sets in eval/injection/ were written before the detector, by a helper that saw none of its code; they are
 measured, never tuned on item by item.
@@ -72,11 +75,37 @@ def measure(hostile: list[dict], benign: list[dict], shipped: list[str]) -> dict
     return out
 
 
+def render(figures: dict) -> str:
+    """The README's sentence on the detector, from a report."""
+
+    def count(share: float, n: int) -> str:
+        return f"{round(share * n)} of {n}"
+
+    shipped, patterns, n = figures["shipped"], figures["patterns"], figures["hostile"]
+    return (
+        "- **Injection detector** (`rag/injection.py`): patterns and, for the default embedder, a logistic head on "
+        "each sentence's vector (`scripts/train_injection_head.py`), since patterns miss orders phrased in words "
+        "they do not list. "
+        f"On a held-out set of hostile passages written before the detector (`eval/injection/hostile.jsonl`) it "
+        f"finds {count(shipped['detected'], n)} ({count(patterns['detected'], n)} by the patterns alone), and it "
+        f"flags {count(shipped['benign_flagged'], figures['benign'])} hard benign passages (papers about "
+        f"injection, quoted prompts; `benign.jsonl`) and {shipped['shipped_flagged']} of "
+        f"{figures['shipped_chunks']} shipped chunks (`scripts/injection_report.py`, {figures['date']}, "
+        f"{figures['commit']}).\n"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--render", action="store_true", help="only write the README's sentence from --json")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from answer_report import write_block
+
+    if args.render:
+        write_block(ROOT / "README.md", "injection", render(json.loads(args.json.read_text(encoding="utf-8"))))
+        return 0
     folder = ROOT / "eval" / "injection"
     figures = measure(read(folder / "hostile.jsonl"), read(folder / "benign.jsonl"), shipped_chunks())
     at = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
@@ -84,6 +113,7 @@ def main() -> int:
     print(json.dumps(out, ensure_ascii=False, indent=1))
     if args.json:
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_block(ROOT / "README.md", "injection", render(out))
     return 0
 
 

@@ -55,3 +55,13 @@ def test_answerability_auc_counts_pairs_ordered_right_and_ties_half():
     assert module.auc([0.1, 0.9], [True, False]) == 0.0
     assert module.auc([0.5, 0.5], [True, False]) == 0.5
     assert module.auc([0.5], [True]) is None  # no unanswerable question: nothing to separate
+
+
+def test_the_readme_sentence_on_the_injection_detector_is_rendered_from_its_json():
+    spec = importlib.util.spec_from_file_location("injection_report", REPO / "scripts" / "injection_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    figures = json.loads((REPO / "docs" / "results" / "injection.json").read_text(encoding="utf-8"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- injection:begin -->\n", 1)[1].split("<!-- injection:end -->", 1)[0]
+    assert block == module.render(figures)
