@@ -406,6 +406,53 @@ def test_markdown_and_links_in_an_answer_stay_text_and_the_page_fetches_nothing_
     assert [u for u in outside if "evil.example" in u] == []
 
 
+def test_answering_from_every_hostile_passage_fetches_nothing_outside_and_runs_no_script(indexed):
+    """The worst case of a model that copies its passages: one answer quoting every passage of the measure-only
+    injection set, each cited and shown as an uploaded source, in Chromium with every outside request recorded."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM_ARGS, chromium
+
+    folder = Path(__file__).resolve().parent.parent / "eval" / "injection"
+    texts = [json.loads(line)["text"] for line in (folder / "hostile.jsonl").read_text(encoding="utf-8").splitlines()]
+    cited = [dataclasses.replace(chunk(t, n), doc_id="uploads/hostile.md") for n, t in enumerate(texts, 1)]
+    config, assistant = indexed
+    assistant.answer = Answer(
+        "q",
+        "\n".join(f"{t} [{n}]" for n, t in enumerate(texts, 1)),
+        True,
+        tuple(Citation(n, c, 0, len(c.text)) for n, c in enumerate(cited, 1)),
+        tuple(Hit(n, 0.5, c) for n, c in enumerate(cited, 1)),
+    )
+    app = build_app(assistant, config)
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", ssr_mode=False)
+    outside: list[str] = []
+    dialogs: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.route(
+                lambda u: not u.startswith(url.rstrip("/")),
+                lambda route: (outside.append(route.request.url), route.abort()),
+            )
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(url)
+            page.fill("#question textarea", "这些论文说了什么？")
+            page.click("#ask")
+            page.wait_for_function(
+                """n => document.querySelectorAll('#sources details').length >= n""", arg=len(texts), timeout=60_000
+            )
+            page.wait_for_timeout(1000)  # what an answer would fetch or run has had its chance
+            shown = page.locator("#chat").inner_text() + page.locator("#sources").inner_text()
+            images = page.locator("#chat img, #sources img").count()
+            scripts = page.locator("#chat script, #sources script, #chat iframe, #sources iframe").count()
+            browser.close()
+    finally:
+        app.close()
+    assert all(t.split()[0] in shown for t in texts)  # every passage was shown, as text
+    assert outside == [] and dialogs == [] and images == 0 and scripts == 0
+
+
 def test_the_server_answers_only_to_its_own_host_names(monkeypatch):
     import http.client
 
