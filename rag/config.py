@@ -60,9 +60,10 @@ class SearchConfig:
     # 0.3 measured best on eval/gold-*.jsonl (fused hit@10 0.98 vs 0.96 at 0.4 and 0.91 at 0.5): the
     # keyword stage, with its own ranking for names, is the stronger of the two on these digests.
     dense_weight: float = 0.3
-    # Rerank the fused hits with [rerank]. Its top-3 judgement lifts MRR@10 0.54 -> 0.61 on eval/gold-*.jsonl
-    # for about 3 s a question on 2 cores (README). `rag eval --stages` always measures it.
-    rerank: bool = True
+    # Rerank the fused hits with [rerank]? Off by default: offline, the judge (the 0.5B generator asked yes/no)
+    # did not lift MRR@10 on held-out questions and costs seconds a question (docs/results/rerank.md); the
+    # full-size profile turns it on. `rag search --rerank` asks for it once; `rag eval --stages` measures it.
+    rerank: bool = False
     # Kinds of digest, each "word: phrases": a question holding one kind's phrases ("周报里...", "这期日报",
     # "the weekly report") searches only the documents whose file name or title holds its word; a question
     # naming several kinds, or none, searches all documents.

@@ -62,7 +62,8 @@ def render(report: dict) -> str:
     names = list(next(iter(report["groups"].values()))["rankings"])
     lines = [
         f"Measured {report['date']} at {report['commit']} on {report['machine']} by `scripts/rerank_report.py`; "
-        "95% bootstrap intervals over questions; added time is p50 per question on top of the first stage.",
+        "95% bootstrap intervals over questions; added time is p50 per question on top of the first stage "
+        "(`sentences` reads sentence vectors an index would store; none ships). The default order is `fused`.",
         "",
         "| ranking | added p50 | " + " | ".join(f"{g} MRR@10 | {g} hit@1" for g in report["groups"]) + " |",
         "|---|---|" + "---|---|" * len(report["groups"]),

@@ -65,3 +65,13 @@ def test_the_readme_sentence_on_the_injection_detector_is_rendered_from_its_json
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- injection:begin -->\n", 1)[1].split("<!-- injection:end -->", 1)[0]
     assert block == module.render(figures)
+
+
+def test_the_reranker_table_is_rendered_from_its_json():
+    spec = importlib.util.spec_from_file_location("rerank_report", REPO / "scripts" / "rerank_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = module.render(json.loads((REPO / "docs" / "results" / "rerank.json").read_text(encoding="utf-8")))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert readme.split("<!-- rerank:begin -->\n", 1)[1].split("<!-- rerank:end -->", 1)[0] == table
+    assert (REPO / "docs" / "results" / "rerank.md").read_text(encoding="utf-8") == "# Rerankers compared\n\n" + table
