@@ -75,3 +75,11 @@ def test_the_reranker_table_is_rendered_from_its_json():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme.split("<!-- rerank:begin -->\n", 1)[1].split("<!-- rerank:end -->", 1)[0] == table
     assert (REPO / "docs" / "results" / "rerank.md").read_text(encoding="utf-8") == "# Rerankers compared\n\n" + table
+
+
+def test_the_reading_ceiling_table_is_rendered_from_its_json():
+    spec = importlib.util.spec_from_file_location("reading_ceiling", REPO / "scripts" / "reading_ceiling.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = json.loads((REPO / "docs" / "results" / "reading-ceiling.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "reading-ceiling.md").read_text(encoding="utf-8") == module.render(report)
