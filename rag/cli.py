@@ -391,18 +391,21 @@ def evaluate(
         if not metrics:
             typer.echo("no question has evidence strings (list questions): retrieval not scored")
             continue
-        typer.echo(f"{'group':<18}{'n':>4}" + "".join(f"{c:>9}" for c in columns))
+        typer.echo(f"{'group':<18}{'n':>4}" + "".join(f"{c:>9}" for c in columns) + f"{'mrr@10 95%':>14}")
         for group in sorted(metrics, key=lambda g: (g != "all", g)):
             row = metrics[group]
-            typer.echo(f"{group:<18}{int(row['n']):>4}" + "".join(f"{row[c]:>9.3f}" for c in columns))
+            low, high = row["mrr@10_ci"]
+            figures = "".join(f"{row[c]:>9.3f}" for c in columns)
+            typer.echo(f"{group:<18}{int(row['n']):>4}{figures}{low:>8.2f}-{high:.2f}")
         if verbose:
             for q, rank in misses[name]:
                 if rank is None or rank > 1:
                     typer.echo(f"  {q.id} rank={rank or '>10'}  {q.question}")
     first, full = latency["first_stage_ms"], latency["with_rerank_ms"]
+    whole = "with reranking" if retriever.reranker is not None else "the whole search (no reranker)"
     typer.echo(
         f"\nlatency per question: first stage p50 {first['p50']:.0f} ms, p95 {first['p95']:.0f} ms; "
-        f"with reranking p50 {full['p50']:.0f} ms, p95 {full['p95']:.0f} ms"
+        f"{whole} p50 {full['p50']:.0f} ms, p95 {full['p95']:.0f} ms"
     )
     if answers:
         _print_answer_figures(report_answers)

@@ -109,29 +109,36 @@ def ndcg(evidence: Sequence[str], passages: Sequence[str], relevant_total: int, 
     return dcg / ideal if ideal else 0.0
 
 
+def bootstrap(values: Sequence[float], resamples: int = 1000, seed: int = 0) -> list[float]:
+    """The 95% percentile-bootstrap interval of the mean of per-question `values` (resampled questions)."""
+    x = np.asarray(values, dtype=float)
+    if not len(x):
+        return [0.0, 0.0]
+    means = x[np.random.default_rng(seed).integers(0, len(x), (resamples, len(x)))].mean(axis=1)
+    return [round(float(np.percentile(means, 2.5)), 3), round(float(np.percentile(means, 97.5)), 3)]
+
+
 @dataclass
 class Scores:
-    """Running metric sums for one group of questions."""
+    """The first-hit rank and nDCG of each question of one group, and the metrics over them."""
 
     ks: tuple[int, ...] = DEFAULT_KS
-    n: int = 0
-    hits: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    rr: float = 0.0
-    ndcg: float = 0.0
+    ranks: list[int | None] = field(default_factory=list)
+    ndcgs: list[float] = field(default_factory=list)
 
     def add(self, rank: int | None, ndcg_value: float) -> None:
-        self.n += 1
-        for k in self.ks:
-            self.hits[k] += rank is not None and rank <= k
-        self.rr += 1 / rank if rank is not None and rank <= 10 else 0.0
-        self.ndcg += ndcg_value
+        self.ranks.append(rank)
+        self.ndcgs.append(ndcg_value)
 
-    def as_dict(self) -> dict[str, float]:
-        n = max(self.n, 1)
-        out: dict[str, float] = {"n": self.n}
-        out.update({f"hit@{k}": self.hits[k] / n for k in self.ks})
-        out["mrr@10"] = self.rr / n
-        out["ndcg@10"] = self.ndcg / n
+    def as_dict(self) -> dict:
+        """Each metric's mean, and for hit@k and MRR@10 its bootstrap interval (`<metric>_ci`)."""
+        per = {f"hit@{k}": [float(r is not None and r <= k) for r in self.ranks] for k in self.ks}
+        per["mrr@10"] = [1 / r if r is not None and r <= 10 else 0.0 for r in self.ranks]
+        out: dict = {"n": len(self.ranks)}
+        for name, values in per.items():
+            out[name] = sum(values) / max(len(values), 1)
+            out[f"{name}_ci"] = bootstrap(values)
+        out["ndcg@10"] = sum(self.ndcgs) / max(len(self.ndcgs), 1)
         return out
 
 
@@ -186,14 +193,14 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     return {"p50": nearest_rank(0.50), "p95": nearest_rank(0.95), "n": len(ordered)}
 
 
-def plot_stages(report: dict[str, dict[str, dict[str, float]]], path: Path, title: str) -> None:
+def plot_stages(report: dict[str, dict[str, dict]], path: Path, title: str) -> None:
     """Draws grouped bars: one group per metric, one bar per stage, for all answerable questions."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [m for m in next(iter(report.values()))["all"] if m != "n"]
+    metrics = [m for m in next(iter(report.values()))["all"] if m != "n" and not m.endswith("_ci")]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(report)
     for i, (stage, groups) in enumerate(report.items()):
