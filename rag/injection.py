@@ -219,6 +219,11 @@ class Head:
         return vectors @ self.weights + self.bias > 0
 
 
+def split(text: str) -> list[str]:
+    """The text's sentences as the head reads them (and was trained on): stripped, empty ones left out."""
+    return [text[start:end].strip() for start, end in sentences(text) if text[start:end].strip()]
+
+
 def detect(texts: Sequence[str], head: Head | None = None, embed: Embed | None = None) -> list[list[str]]:
     """Per text, the kinds of address to an AI reader it holds: the patterns' (`flags`) and, given a head and the
     embedder it was trained for, `learned` when the head finds one of its sentences addressing an AI reader
@@ -228,9 +233,8 @@ def detect(texts: Sequence[str], head: Head | None = None, embed: Embed | None =
         return found
     owner, pieces = [], []
     for i, text in enumerate(texts):
-        for start, end in sentences(text):
-            if text[start:end].strip():
-                owner.append(i)
-                pieces.append(text[start:end].strip())
+        for piece in split(text):
+            owner.append(i)
+            pieces.append(piece)
     learned = {i for i, hit in zip(owner, head.addressed(embed(pieces)) if pieces else [], strict=True) if hit}
     return [kinds + ["learned"] if i in learned else kinds for i, kinds in enumerate(found)]

@@ -49,11 +49,6 @@ def figures(ranks: list[int | None]) -> dict:
     return out
 
 
-def scaled(values) -> np.ndarray:
-    x = np.asarray(values, dtype=float)
-    return (x - x.min()) / (x.max() - x.min()) if len(x) and x.max() > x.min() else np.zeros(len(x))
-
-
 def render(report: dict) -> str:
     names = list(next(iter(report["groups"].values()))["rankings"])
     lines = [
@@ -111,9 +106,7 @@ def measure() -> dict:
     def by_sentences(fused, asked) -> list:
         head = fused[:DEPTH]
         best = [float((by_row[row] @ asked).max()) if len(by_row[row]) else 0.0 for row, _ in head]
-        mixed = SENTENCE_WEIGHT * scaled(best) + (1 - SENTENCE_WEIGHT) * scaled([s for _, s in head])
-        order = sorted(range(len(head)), key=lambda i: -mixed[i])
-        return [(head[i][0], float(mixed[i])) for i in order] + fused[DEPTH:]
+        return fuse.rerank(head, best, SENTENCE_WEIGHT) + fused[DEPTH:]
 
     c = config.rerank
     added: dict[str, list[float]] = {"judge": [], "sentences": []}
