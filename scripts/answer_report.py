@@ -163,10 +163,32 @@ def render(results: dict, before: dict | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(results: dict) -> str:
+    """The README's short table: the main figures per set; the whole of `render` is in docs/results/answers.md."""
+    lines = [
+        f"Measured {results['date']} at {results['commit']} on {results['machine']}, offline default models, by "
+        f"`python scripts/answer_report.py`; 95% intervals in brackets. Every column, the figures before the "
+        f"answer policy and what each of its checks is worth: [docs/results/answers.md](docs/results/answers.md).",
+        "",
+        "| set | answerable / not | gold answer | unanswerable declined | answerable declined | first token p50 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, measured in results["sets"].items():
+        f = measured["answers"]
+        answered = cell(f, "answer_hit") if f["answerable"] else "-"
+        declined = cell(f, "declined_unanswerable") if f["unanswerable"] else "-"
+        wrongly = cell(f, "declined_answerable") if f["answerable"] else "-"
+        lines.append(
+            f"| {name} | {f['answerable']} / {f['unanswerable']} | {answered} | {declined} | {wrongly} "
+            f"| {f['first_token_ms']['p50'] / 1000:.1f} s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_tables(results: dict) -> None:
     table = render(results, load_before())
     (RESULTS / "answers.md").write_text("# Answer figures\n\n" + table, encoding="utf-8")
-    write_block(ROOT / "README.md", "answers", table)
+    write_block(ROOT / "README.md", "answers", summary(results))
 
 
 def write_block(path: Path, name: str, text: str) -> None:

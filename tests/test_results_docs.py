@@ -23,7 +23,7 @@ def test_answer_tables_are_rendered_from_the_json():
     table = report.render(results, report.load_before())
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- answers:begin -->\n", 1)[1].split("<!-- answers:end -->", 1)[0]
-    assert block == table
+    assert block == report.summary(results)
     assert (REPO / "docs" / "results" / "answers.md").read_text(encoding="utf-8") == "# Answer figures\n\n" + table
 
 
@@ -41,7 +41,7 @@ def test_a_measuring_run_writes_the_json_and_the_tables(tmp_path, monkeypatch):
     table = report.render(written, report.load_before())
     assert (tmp_path / "answers.md").read_text(encoding="utf-8") == "# Answer figures\n\n" + table
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
-    assert readme == f"intro\n<!-- answers:begin -->\n{table}<!-- answers:end -->\nrest\n"
+    assert readme == f"intro\n<!-- answers:begin -->\n{report.summary(written)}<!-- answers:end -->\nrest\n"
 
 
 def test_answerability_auc_counts_pairs_ordered_right_and_ties_half():
