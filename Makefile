@@ -12,6 +12,7 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check rag ui tests bench scripts
+	.venv/bin/mypy
 	.venv/bin/python -m pytest
 
 lint: setup

@@ -18,7 +18,7 @@ from rag.config import AnswerConfig, GenerateConfig
 from rag.excerpt import Passage, excerpts, header, legible, one_per_paper
 from rag.followup import standalone
 from rag.generate import Generator
-from rag.policy import DECLINE, Policy
+from rag.policy import DECLINE, Policy, Relevance
 from rag.prompts import asks_for_list, build_messages
 from rag.rerank import Reranker
 from rag.search import Retriever, clean_question
@@ -66,7 +66,7 @@ class Assistant:
         vector = stages.vector if stages.vector is not None else self.retriever.embedder.embed_queries([question])[0]
         return hits, similarity, vector
 
-    def relevance(self, asked: np.ndarray) -> policy.Relevance:
+    def relevance(self, asked: np.ndarray) -> Relevance:
         """Scores sentences by the embedder's cosine to the question's embedding `asked`, as the model reads them."""
         embedder = self.retriever.embedder
 
@@ -75,7 +75,7 @@ class Assistant:
 
         return relevance
 
-    def read(self, top: list[Hit], relevance: policy.Relevance) -> list[Passage]:
+    def read(self, top: list[Hit], relevance: Relevance) -> list[Passage]:
         """What the model reads of the `top` hits: their sentences closest to the question, within one budget.
 
         The passages share it (a list reads more of them in the same room): the prompt's length sets the time
@@ -153,7 +153,7 @@ class Assistant:
         lang: str,
         raw: str,
         passages: list[Passage],
-        relevance: policy.Relevance,
+        relevance: Relevance,
         listing: bool,
         fired: list[str],
     ) -> Answer:
@@ -176,7 +176,8 @@ class Assistant:
             return cite.check(text, given, c.support, similarity, c.similarity, question=query)
 
         def find_evidence(known, units) -> policy.Evidence | None:
-            judge = (lambda sentences: self.judge.score(query, sentences)) if self.judge else None
+            reranker = self.judge
+            judge = (lambda sentences: reranker.score(query, sentences)) if reranker else None
             return policy.evidence(passages, relevance, judge, c.quote_candidates, known, units)
 
         verdict = self.policy.after(query, lang, raw, passages, check, find_evidence, listing)

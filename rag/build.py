@@ -103,7 +103,8 @@ def update_index(
         work, batch = len(fresh) + len(todo), 32  # progress counts chunks checked for orders, then embedded
 
         # New chunks are checked for orders to an AI reader: the patterns, and the learned head on each sentence.
-        head, found = injection.Head.load(embedder.id), {}
+        head = injection.Head.load(embedder.id)
+        found: dict[str, list[str]] = {}
         for start in range(0, len(fresh), batch):
             part = fresh[start : start + batch]
             kinds = injection.detect([c.text for c in part], head, embedder.embed_passages)
@@ -113,9 +114,9 @@ def update_index(
         chunks = [replace(c, flags=tuple(found.get(c.chunk_id, c.flags))) for i in current for c in pieces[i]]
 
         for start in range(0, len(todo), batch):
-            part = todo[start : start + batch]
-            vectors = embedder.embed_passages([text for _, text in part])
-            cache.update(zip([h for h, _ in part], vectors, strict=True))
+            pairs = todo[start : start + batch]
+            vectors = embedder.embed_passages([text for _, text in pairs])
+            cache.update(zip([h for h, _ in pairs], vectors, strict=True))
             if progress:
                 progress(len(fresh) + min(start + batch, len(todo)), work)
         vectors = np.stack([cache[c.embed_hash] for c in chunks]).astype(np.float32)

@@ -8,12 +8,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rag.config import Config, load_config
 from rag.errors import InputError, RagError
+
+if TYPE_CHECKING:
+    from rag.answer import Assistant
 
 # Nothing the project runs may reach a model hub; users of the full-size profile can set these to 0.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -105,6 +108,17 @@ def index(
     )
 
 
+def _rows(question: str | None, questions: Path | None) -> list[dict]:
+    """The questions to run: each line of the --questions file, or the one question given."""
+    from rag.evaluate import read_jsonl
+
+    if questions is not None:
+        return read_jsonl(questions)
+    if question is None:
+        raise InputError("give a question or --questions FILE.jsonl")
+    return [{"id": "1", "question": question}]
+
+
 def _hit_json(hit) -> dict:
     c = hit.chunk
     return {
@@ -128,7 +142,6 @@ def search(
 ) -> None:
     """Print the passages that best match a question (or each question of a JSONL file)."""
     from rag import pipeline
-    from rag.evaluate import read_jsonl
 
     if question is not None and questions is not None:
         raise InputError("give a question or --questions FILE.jsonl, not both")
@@ -139,7 +152,7 @@ def search(
             raise InputError('give a question or --questions FILE.jsonl, e.g. rag search "What is MOVA?"')
         _interactive(k, rerank)
         return
-    rows = read_jsonl(questions) if questions else [{"id": "1", "question": question}]
+    rows = _rows(question, questions)
     retriever = pipeline.open_retriever(config(), rerank)
     results = retriever.search_many([r["question"] for r in rows], k)
     for row, hits in zip(rows, results, strict=True):
@@ -236,12 +249,11 @@ def ask(
 ) -> None:
     """Answer a question from the digests, with numbered citations (or say the digests don't say)."""
     from rag import pipeline
-    from rag.evaluate import read_jsonl
     from rag.types import Answer
 
     if (question is None) == (questions is None):
         raise InputError('give a question or --questions FILE.jsonl, e.g. rag ask "What is MOVA?"')
-    rows = read_jsonl(questions) if questions else [{"id": "1", "question": question}]
+    rows = _rows(question, questions)
     assistant = pipeline.open_assistant(config(), rerank)
     for row in rows:
         if as_json:
@@ -372,9 +384,10 @@ def evaluate(
             continue
         report[name], misses[name] = score_rankings(gold, rankings, retriever.index.chunks, relevant, cutoffs)
     if answers:
-        report_answers = _evaluate_answers(gold, pipeline.open_assistant(config(), retriever=retriever), verbose)
+        assistant = pipeline.open_assistant(config(), retriever=retriever)
+        report_answers = _evaluate_answers(gold, assistant, verbose)  # leaves `assistant` replaying its replies
         if ablate:
-            report_answers["ablations"] = _ablate(gold, ablate)
+            report_answers["ablations"] = _ablate(gold, ablate, assistant)
     elif ablate:
         raise InputError("--ablate measures answers: add --answers")
     if plot:
@@ -414,14 +427,13 @@ def evaluate(
             _print_answer_figures(figures)
 
 
-def _replayed(assistant):
-    """The assistant with its generator and judge wrapped in `Replay`s (see rag/evaluate.py)."""
+def _replayed(assistant: Assistant) -> None:
+    """Wraps the assistant's generator and judge in `Replay`s (see rag/evaluate.py)."""
     from rag.evaluate import Replay, ReplayJudge
 
     assistant.generator = Replay(assistant.generator)
     if assistant.judge is not None:
         assistant.judge = ReplayJudge(assistant.judge)
-    return assistant
 
 
 def _answer(gold, assistant) -> tuple[dict, list[dict], list]:
@@ -441,13 +453,12 @@ def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
     from rag.evaluate import Replay, percentiles
 
     assistant.ask(gold[0].question)  # warm up: models load outside the timings
-    assistant = _replayed(assistant)
+    _replayed(assistant)
     figures, rows, results = _answer(gold, assistant)
     replay = assistant.generator
     if isinstance(replay, Replay) and replay.prefill_ms:
         figures["prefill_ms"] = percentiles(replay.prefill_ms)
         figures["prompt_tokens_p50"] = sorted(replay.prompt_tokens)[len(replay.prompt_tokens) // 2]
-    state["replayed"] = assistant
     if verbose:
         for q, row, answer in zip(gold, rows, results, strict=True):
             if q.items:
@@ -464,8 +475,9 @@ def _evaluate_answers(gold, assistant, verbose: bool) -> dict:
     return figures
 
 
-def _ablate(gold, names: list[str]) -> dict[str, dict]:
-    """Figures without each named check, replaying the replies of the measurement before (no timings)."""
+def _ablate(gold, names: list[str], replayed: Assistant) -> dict[str, dict]:
+    """Figures without each named check, replaying the replies `replayed` recorded in the measurement before (no
+    timings)."""
     import dataclasses
 
     from rag.evaluate import ReplayEmbedder
@@ -473,7 +485,6 @@ def _ablate(gold, names: list[str]) -> dict[str, dict]:
 
     names = list(CHECKS) if names == ["all"] else names
     validate(names)
-    replayed = state["replayed"]
     replayed.retriever.embedder = ReplayEmbedder(replayed.retriever.embedder)  # no timings from here on
     kept = replayed.answer_config
     out = {}

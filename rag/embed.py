@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from rag.config import DEFAULT_EMBEDDER, EmbedConfig
 from rag.errors import ModelFileError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, config: EmbedConfig):
         self.config = config
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     @property
     def id(self) -> str:
@@ -50,7 +53,7 @@ class SentenceTransformerEmbedder:
         dim = f"|dim={c.dimension}" if c.dimension else ""
         return f"{c.model}{dim}|query={c.query_prompt!r}|passage={c.passage_prompt!r}|max_seq={c.max_seq_length}"
 
-    def _load(self):
+    def _load(self) -> SentenceTransformer:
         if self._model is not None:
             return self._model
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -84,7 +87,13 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._load().get_embedding_dimension())
+        dim = self._load().get_embedding_dimension()
+        if dim is None:
+            raise ModelFileError(
+                f"embedder '{self.config.model}' does not report its vector size; embed.model must name a "
+                "sentence-embedding model (one with a pooling layer)"
+            )
+        return int(dim)
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         model = self._load()

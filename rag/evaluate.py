@@ -10,12 +10,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from rag.cite import CJK
 from rag.errors import InputError
 from rag.policy import QUOTE
+from rag.rerank import Reranker
 from rag.types import Answer, Chunk
 
 DEFAULT_KS = (1, 3, 5, 10)
@@ -152,7 +154,7 @@ def relevant_counts(questions: Sequence[Question], chunks: Sequence[Chunk]) -> d
 
 def score(
     questions: Sequence[Question], rankings: Sequence[Sequence[str]], relevant: dict[str, int], ks=DEFAULT_KS
-) -> tuple[dict[str, dict[str, float]], list[tuple[Question, int | None]]]:
+) -> tuple[dict[str, dict[str, Any]], list[tuple[Question, int | None]]]:
     """Scores ranked passage texts against the gold evidence of answerable questions.
 
     Returns:
@@ -177,7 +179,7 @@ def score_rankings(
     chunks: Sequence[Chunk],
     relevant: dict[str, int],
     ks=DEFAULT_KS,
-) -> tuple[dict[str, dict[str, float]], list[tuple[Question, int | None]]]:
+) -> tuple[dict[str, dict[str, Any]], list[tuple[Question, int | None]]]:
     """`score` for rankings of (row, score) over `chunks`, as the retriever returns them: their top 10."""
     texts = [[chunks[row].text for row, _ in ranking[:10]] for ranking in rankings]
     return score(questions, texts, relevant, ks)
@@ -355,9 +357,13 @@ class Replay:
 class ReplayJudge:
     """Wraps a reranker's judge the same way: the same (question, sentences) replays its scores."""
 
-    def __init__(self, judge):
+    def __init__(self, judge: Reranker):
         self.judge = judge
         self.scores: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+
+    @property
+    def id(self) -> str:
+        return self.judge.id
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
         key = (query, tuple(passages))
@@ -415,7 +421,8 @@ def answer_all(
 def answer_figures(questions: Sequence[Question], answers: Sequence[Answer]) -> tuple[dict, list[dict]]:
     """`score_answers` plus what a reader sees: the median answer's length, loops, and how often each check of
     rag/policy.py fired; each share with its 95% interval over this set's questions."""
-    figures, rows = score_answers(questions, answers)
+    scores, rows = score_answers(questions, answers)
+    figures: dict[str, object] = dict(scores)
     plain = [(q, a) for q, a in zip(questions, answers, strict=True) if not q.items]
     said = [a for _, a in plain if a.answerable]
     lengths = sorted(len(a.text) for a in said)

@@ -96,7 +96,8 @@ class Passage:
     def shown(self) -> str:
         """The chosen sentences as the model reads them: runs apart joined by a "…" line, OCR junk lines cut
         down to their readable words."""
-        text, runs = self.hit.chunk.text, []
+        text = self.hit.chunk.text
+        runs: list[tuple[int, int]] = []
         for start, end in self.spans:
             if runs and not text[runs[-1][1] : start].strip():
                 runs[-1] = (runs[-1][0], end)
@@ -105,13 +106,18 @@ class Passage:
         return legible("\n…\n".join(text[start:end].strip() for start, end in runs))
 
 
+def _addressed(sentences: list[str]) -> list[bool]:
+    """Per sentence, whether the patterns find it addressing an AI reader (`injection.detect` without the head)."""
+    return [bool(kinds) for kinds in injection.detect(sentences)]
+
+
 def excerpts(
     texts: list[str],
     relevance: Relevance,
     budget: int,
     count_tokens: Callable[[str], int],
     flagged: Sequence[bool] = (),
-    addressed: Callable[[list[str]], list[bool]] = lambda sentences: [bool(k) for k in injection.detect(sentences)],
+    addressed: Callable[[list[str]], list[bool]] = _addressed,
 ) -> list[tuple[tuple[int, int], ...]]:
     """Chooses the sentences of `texts` the model reads, sharing one token `budget` among them.
 

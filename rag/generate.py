@@ -93,11 +93,13 @@ class LlamaCppGenerator:
         template = llm.metadata.get("tokenizer.chat_template")
         if turn is None and first["role"] == "system" and template:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            from llama_cpp.llama_types import ChatCompletionRequestSystemMessage
 
             eos, bos = (
                 llm.detokenize([t], special=True).decode("utf-8", "ignore") for t in (llm.token_eos(), llm.token_bos())
             )
-            text = Jinja2ChatFormatter(template, eos, bos, add_generation_prompt=False)(messages=[first]).prompt
+            system = ChatCompletionRequestSystemMessage(role="system", content=first["content"])
+            text = Jinja2ChatFormatter(template, eos, bos, add_generation_prompt=False)(messages=[system]).prompt
             turn = self._system_turns[first["content"]] = llm.tokenize(
                 text.encode("utf-8"), add_bos=False, special=True
             )

@@ -258,9 +258,7 @@ def missing_names(question: str, hits: list[Hit]) -> list[str]:
     """The names of the question (see `cite.names`) that none of the hits, titles included, holds; a metric may
     be spelled out or in Chinese there ("WER" = "词错误率")."""
     held = _squeezed(" ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits))
-    return [
-        name for name in cite.names(question) if not any(_held(_squeezed(a), held) for a in cite.aliases(name))
-    ]
+    return [name for name in cite.names(question) if not any(_held(_squeezed(a), held) for a in cite.aliases(name))]
 
 
 @dataclass(frozen=True)

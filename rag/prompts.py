@@ -37,6 +37,7 @@ REWRITE = (
     "the last message. Reply with the question only."
 )
 
+
 def asks_for_list(question: str) -> bool:
     """True for a question after every paper on a topic ("哪些论文...", "Which papers ..."), not the best one."""
     return bool(LIST.search(question))

@@ -191,7 +191,8 @@ def load_causal_lm(setting: str, name: str, device: str) -> tuple[Any, Any, str]
             f"cannot load {setting}.model '{name}' ({str(e).splitlines()[0]}); with {setting}.backend = "
             "transformers it must name a causal LM folder or a model already in the Hugging Face cache"
         ) from None
-    return model.to(device).eval(), tokenizer, device
+    # transformers decorates `to` with functools.wraps, whose stub does not bind `self`: mypy takes `device` for it.
+    return model.to(device).eval(), tokenizer, device  # type: ignore[arg-type]
 
 
 def _join_gguf(parts: list[Path], target: Path, sha256: str = GENERATOR_SHA256, size: int = GENERATOR_SIZE) -> None:

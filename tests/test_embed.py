@@ -1,6 +1,7 @@
 """The one embedding code path, proven on a tiny random-weight Qwen3 model built here (no hub needed)."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -43,3 +44,10 @@ def test_unknown_model_offline_is_a_clear_error(monkeypatch):
     embedder = SentenceTransformerEmbedder(EmbedConfig(model="Qwen/Qwen3-Embedding-0.6B"))
     with pytest.raises(ModelFileError, match="Qwen/Qwen3-Embedding-0.6B"):
         embedder.embed_queries(["x"])
+
+
+def test_a_model_without_a_vector_size_is_a_clear_error():
+    embedder = SentenceTransformerEmbedder(EmbedConfig(model="no-pooling"))
+    embedder._model = SimpleNamespace(get_embedding_dimension=lambda: None)  # what such a model reports
+    with pytest.raises(ModelFileError, match="'no-pooling' does not report its vector size"):
+        embedder.embed_passages([])

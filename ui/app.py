@@ -41,9 +41,7 @@ UPLOADS_OFF = (
 class Backend:
     """The handlers behind the page; one per process, shared by every session."""
 
-    def __init__(
-        self, assistant: Any, config: Config, uploads_dir: Path | None = None, allow_uploads: bool = False
-    ):
+    def __init__(self, assistant: Any, config: Config, uploads_dir: Path | None = None, allow_uploads: bool = False):
         self._assistant = assistant if hasattr(assistant, "stream") else None
         self._factory: Callable[[], Any] | None = None if self._assistant is not None else assistant
         self.config = config
@@ -340,8 +338,11 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
                 sources = gr.HTML(render.panel([]), elem_id="sources")
         last_plain = gr.Textbox(visible=False)
 
-        ask_args = dict(fn=backend.add_user, inputs=[box, chat], outputs=[box, chat, pending], queue=False)
-        answer_args = dict(
+        # dict[str, Any]: gradio's listeners take keywords of a dozen types, and a dict[str, object] fits none.
+        ask_args: dict[str, Any] = dict(
+            fn=backend.add_user, inputs=[box, chat], outputs=[box, chat, pending], queue=False
+        )
+        answer_args: dict[str, Any] = dict(
             fn=backend.respond,
             inputs=[pending, chat, turns, passages, rerank],
             outputs=[chat, sources, turns, last_plain],

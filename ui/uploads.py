@@ -68,7 +68,8 @@ def save(
         names: The names the user's files had, in the same order.
         by: Who uploads them (the login name).
     """
-    saved, rejected = [], []
+    saved: list[str] = []
+    rejected: list[str] = []
     kept = sum(row["by"] == by for row in listed(folder))
     for path, name in zip(files, names, strict=True):
         if kept + len(saved) >= per_user:
