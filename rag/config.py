@@ -209,9 +209,7 @@ class Config:
                 raise ConfigError(f"generate.{name} must be >= 1, got {getattr(g, name)}")
         if g.context < 512:
             raise ConfigError(f"generate.context must be >= 512 tokens, got {g.context}")
-        for name in (
-            "support", "similarity", "min_supported", "min_coverage", "min_similarity", "max_unseen"
-        ):
+        for name in ("support", "similarity", "min_supported", "min_coverage", "min_similarity", "max_unseen"):
             if not 0.0 <= getattr(self.answer, name) <= 1.0:
                 raise ConfigError(f"answer.{name} must be in [0, 1], got {getattr(self.answer, name)}")
         if self.answer.quote_candidates < 0:
