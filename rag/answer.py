@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from rag import cite, injection, policy
+from rag import cards, cite, injection, policy
 from rag.cite import language
 from rag.config import AnswerConfig, GenerateConfig
 from rag.excerpt import Passage, excerpts, header, legible, one_per_paper
@@ -106,6 +106,11 @@ class Assistant:
         question = clean_question(question)
         lang = language(question)
         query = clean_question(standalone(self.generator, question, history or []))
+        about_report = self.about_report(question, query, lang)
+        if about_report is not None:
+            yield about_report.text
+            yield about_report
+            return
         hits, similarity, asked = self.retrieve(query)
         listing = asks_for_list(query)
         top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
@@ -134,6 +139,18 @@ class Assistant:
                 raw, fired = raw[:cut], ["too_long"]
                 break
         yield self._finish(question, query, lang, raw, passages, relevance, listing, fired)
+
+    def about_report(self, question: str, query: str, lang: str) -> Answer | None:
+        """A question about a daily report as a whole (how many papers, what it covers), answered from the
+        report's paper cards with one cited line per paper; None for any other question."""
+        kind = cards.route(query, self.retriever.topics)
+        report = cards.report(self.retriever.cards, query) if kind else []
+        if not report:
+            return None
+        text, spans = cards.reply(report, kind, lang)
+        citations = tuple(Citation(n, card.chunk, start, end) for n, (card, start, end) in enumerate(spans, 1))
+        hits = tuple(Hit(n, 1.0, card.chunk) for n, (card, _, _) in enumerate(spans, 1))
+        return Answer(question, text, True, citations, hits, lang=lang, query=query)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole checked answer at once."""

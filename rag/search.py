@@ -6,10 +6,11 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from rag import fuse, store
+from rag import cards, fuse, store
 from rag.config import RerankConfig, SearchConfig
 from rag.embed import Embedder
 from rag.errors import IndexMismatchError, InputError
@@ -80,6 +81,16 @@ class Retriever:
             (phrases, {row for row, c in enumerate(index.chunks) if word in f"{c.doc_id} {c.title}".lower()})
             for word, phrases in self.config.parsed_kinds()
         ]
+
+    @cached_property
+    def cards(self) -> list[cards.Card]:
+        """The paper cards of the index's daily reports (rag/cards.py), read once from its chunks."""
+        return cards.build(self.index.chunks)
+
+    @cached_property
+    def topics(self) -> set[str]:
+        """The terms of the cards' titles and fields (`cards.topic_terms`)."""
+        return cards.topic_terms(self.cards)
 
     def combine(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
         """The first-stage ranking: the keyword and dense rankings fused as `search` configures."""

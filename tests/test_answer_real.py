@@ -117,3 +117,12 @@ def test_a_figure_question_gets_the_figure_or_declines_naming_the_check(bot):
         assert "32" in answer.text, answer
     else:
         assert answer.checks and any("32B" in hit.chunk.text for hit in answer.passages), answer
+
+
+def test_the_paper_count_of_a_report_is_exact_and_this_issue_is_the_newest(bot):
+    shipped = (CORPUS / "hf-daily-papers-2026-02-10.md").read_text(encoding="utf-8").count("\n## 📄 ")
+    named = bot.ask("2月10日的日报一共介绍了多少篇论文？")
+    assert named.text.startswith(f"2026-02-10 的日报共介绍了 {shipped} 篇论文"), named.text[:80]
+    assert len({c.chunk.section for c in named.citations}) == len(named.citations) == shipped
+    newest = bot.ask("How many papers are in the latest daily report?")
+    assert newest.text.startswith("The daily report of 2026-03-01 covers 1 papers"), newest.text[:80]
