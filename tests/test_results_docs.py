@@ -83,3 +83,17 @@ def test_the_reading_ceiling_table_is_rendered_from_its_json():
     spec.loader.exec_module(module)
     report = json.loads((REPO / "docs" / "results" / "reading-ceiling.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "reading-ceiling.md").read_text(encoding="utf-8") == module.render(report)
+
+
+def test_the_routing_table_is_rendered_from_its_json():
+    spec = importlib.util.spec_from_file_location("routing_report", REPO / "scripts" / "routing_report.py")
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))  # it reuses answer_report's helpers
+    spec.loader.exec_module(module)
+    report = json.loads((REPO / "docs" / "results" / "routing.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "routing.md").read_text(encoding="utf-8") == module.render(report)
+    assert module.expected({"route": "count", "topic": "robotics", "digest": ""}) == ""
+    assert module.expected({"route": "summary", "topic": "", "digest": "weekly"}) == ""
+    assert module.expected({"route": "count", "count": 34}) == "count"  # the held-out set's labels
