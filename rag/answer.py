@@ -147,10 +147,9 @@ class Assistant:
         report = cards.report(self.retriever.cards, query) if kind else []
         if not report:
             return None
-        text, spans = cards.reply(report, kind, lang)
-        citations = tuple(Citation(n, card.chunk, start, end) for n, (card, start, end) in enumerate(spans, 1))
-        hits = tuple(Hit(n, 1.0, card.chunk) for n, (card, _, _) in enumerate(spans, 1))
-        return Answer(question, text, True, citations, hits, lang=lang, query=query)
+        citations = tuple(Citation(n, card.chunk, *card.highlight) for n, card in enumerate(report, 1))
+        hits = tuple(Hit(n, 1.0, card.chunk) for n, card in enumerate(report, 1))
+        return Answer(question, cards.reply(report, kind, lang), True, citations, hits, lang=lang, query=query)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole checked answer at once."""

@@ -37,6 +37,7 @@ _REPORT_ZH = (
     "多少 几 总结 概括 概述 主要 内容 讲了 讲 了 啥 什么 哪些 看点 有 吗 呢 啊 吧 一下 帮 我 请 简单 说说 下 都 "
     "里 的 年 月 日 号"
 ).split()
+_REPORT_ZH.sort(key=len, reverse=True)  # removed longest first: "讲了" before "讲"
 _REPORT_EN = set(
     "hf hugging face huggingface daily papers paper report digest issue today latest newest this the in of a an "
     "how many number summarize summarise summary overview what's what is are were tl dr tldr highlights give me "
@@ -62,6 +63,14 @@ class Card:
     contribution: str
     chunk: Chunk
 
+    @property
+    def highlight(self) -> tuple[int, int]:
+        """The span of `chunk.text` a citation of the card marks: the contribution, else the first line."""
+        start = self.chunk.text.find(self.contribution) if self.contribution else -1
+        if start < 0:
+            return 0, len(self.chunk.text.split("\n", 1)[0])
+        return start, start + len(self.contribution)
+
 
 def label_value(text: str, label: str) -> str:
     """The text after a labelled line ("应用领域：..."), Markdown emphasis removed, or ""."""
@@ -73,7 +82,7 @@ def build(chunks: Sequence[Chunk]) -> list[Card]:
     """A card per paper section, in document order; documents without paper sections give none."""
     sections: dict[tuple[str, str], list[Chunk]] = {}
     for chunk in chunks:
-        if chunk.section and chunk.section != chunk.title:
+        if chunk.in_paper:
             sections.setdefault((chunk.doc_id, chunk.section), []).append(chunk)
     cards = []
     for (doc_id, title), parts in sections.items():
@@ -101,7 +110,7 @@ def route(question: str, topics: set[str]) -> str:
     if not kind or _WEEKLY.search(question):
         return ""
     text = _DATE_ZH.sub(" ", _DATE_EN.sub(" ", _DATE_ISO.sub(" ", question.lower())))
-    for word in sorted(_REPORT_ZH, key=len, reverse=True):
+    for word in _REPORT_ZH:
         text = text.replace(word, " ")
     return "" if any(t in topics for t in tokenize(text)) else kind
 
@@ -126,10 +135,9 @@ def report(cards: list[Card], question: str) -> list[Card]:
     return [c for c in cards if c.date == wanted]
 
 
-def reply(cards: list[Card], kind: str, lang: str) -> tuple[str, list[tuple[Card, int, int]]]:
-    """The text of a "count" or "summary" answer about one report's cards, one cited line per paper, and for
-    each [n] its card and the span of its card's passage to highlight (the contribution line, else the title).
-    """
+def reply(cards: list[Card], kind: str, lang: str) -> str:
+    """The text of a "count" or "summary" answer about one report's cards: a lead, then one line per paper
+    citing it as [n], n its place in `cards`."""
     date = cards[0].date
     if kind == "count":
         lead = (
@@ -143,14 +151,8 @@ def reply(cards: list[Card], kind: str, lang: str) -> tuple[str, list[tuple[Card
             if lang == "zh"
             else (f"The daily report of {date} covers {len(cards)} papers; what each contributes:")
         )
-    lines, spans = [lead], []
+    lines = [lead]
     for n, card in enumerate(cards, 1):
         said = f": {card.contribution}" if kind == "summary" and card.contribution else ""
         lines.append(f"- {card.title}{said} [{n}]")
-        text = card.chunk.text
-        start = text.find(card.contribution) if card.contribution else -1
-        end = start + len(card.contribution)
-        if start < 0:  # no contribution line: the passage's first line
-            start, end = 0, len(text.split("\n", 1)[0])
-        spans.append((card, start, end))
-    return "\n".join(lines), spans
+    return "\n".join(lines)

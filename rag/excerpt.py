@@ -195,11 +195,11 @@ def header(passage: Passage, dated: bool = True) -> str:
 def one_per_paper(hits: list[Hit], n: int) -> list[Hit]:
     """The first `n` hits from different papers; chunks of text without papers count apart, and a digest's
     preamble (its chunks before the first paper carry the document's title as their section) is no paper."""
-    with_papers = {hit.chunk.doc_id for hit in hits if hit.chunk.section != hit.chunk.title}
+    with_papers = {hit.chunk.doc_id for hit in hits if hit.chunk.in_paper}
     seen, out = set(), []
     for hit in hits:
         chunk = hit.chunk
-        paper = chunk.section != chunk.title
+        paper = chunk.in_paper
         key = (chunk.doc_id, chunk.section) if paper else chunk.chunk_id
         if key not in seen and (paper or chunk.doc_id not in with_papers):
             seen.add(key)

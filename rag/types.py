@@ -61,6 +61,12 @@ class Chunk:
     embed_hash: str = field(default="", compare=False)
     flags: tuple[str, ...] = ()
 
+    @property
+    def in_paper(self) -> bool:
+        """True for a chunk of a paper section; a document without papers, or its preamble before the first
+        paper, has the document's title as its section."""
+        return self.section != self.title
+
 
 @dataclass(frozen=True)
 class Hit:
