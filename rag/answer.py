@@ -106,10 +106,10 @@ class Assistant:
         question = clean_question(question)
         lang = language(question)
         query = clean_question(standalone(self.generator, question, history or []))
-        about_report = self.about_report(question, query, lang)
-        if about_report is not None:
-            yield about_report.text
-            yield about_report
+        about_reports = self.about_reports(question, query, lang)
+        if about_reports is not None:
+            yield about_reports.text
+            yield about_reports
             return
         hits, similarity, asked = self.retrieve(query)
         listing = asks_for_list(query)
@@ -140,16 +140,21 @@ class Assistant:
                 break
         yield self._finish(question, query, lang, raw, passages, relevance, listing, fired)
 
-    def about_report(self, question: str, query: str, lang: str) -> Answer | None:
-        """A question about a daily report as a whole (how many papers, what it covers), answered from the
-        report's paper cards with one cited line per paper; None for any other question."""
-        kind = cards.route(query, self.retriever.topics)
-        report = cards.report(self.retriever.cards, query) if kind else []
-        if not report:
+    def about_reports(self, question: str, query: str, lang: str) -> Answer | None:
+        """A question about the daily reports as a whole (how many papers, which on a topic, what they cover),
+        answered from their paper cards with one cited line per paper; None for any other question."""
+        retriever = self.retriever
+        wanted = cards.asked(query, retriever.paper_names) if retriever.cards else None
+        if wanted is None:
             return None
-        citations = tuple(Citation(n, card.chunk, *card.highlight) for n, card in enumerate(report, 1))
-        hits = tuple(Hit(n, 1.0, card.chunk) for n, card in enumerate(report, 1))
-        return Answer(question, cards.reply(report, kind, lang), True, citations, hits, lang=lang, query=query)
+        wanted = retriever.topics.of(wanted)
+        scope, dates = cards.scope(retriever.cards, query)
+        chosen = retriever.topics.match(wanted.topic, scope) if wanted.topic and scope else scope
+        text, cited = cards.reply(chosen, wanted, dates, len(scope), lang)
+        citations = tuple(Citation(n, card.chunk, *card.highlight) for n, card in enumerate(cited, 1))
+        hits = tuple(Hit(n, 1.0, card.chunk) for n, card in enumerate(cited, 1))
+        # No paper of the topic, or no report of those dates: the digests don't say, and the text says why.
+        return Answer(question, text, bool(cited), citations, hits, lang=lang, query=query)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole checked answer at once."""

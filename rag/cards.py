@@ -9,39 +9,64 @@ about a topic inside a report ("how many robotics papers") are not answered here
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
 
-from rag.keyword import tokenize
+import numpy as np
+
+from rag.keyword import KeywordIndex, tokenize
+from rag.prompts import LIST
 from rag.types import Chunk
 
 FIELD, CONTRIBUTION = "应用领域", "一句话核心贡献"
+PAPER_HEADING = "## 📄"  # opens a paper of a daily report (rag/load.py splits there)
+_ITEM_SEP = re.compile(r"[、,，;；/()（）]|\s-\s|-(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])-")
 # The value of a labelled line: "1. **应用领域**：NLP、..." or "### 2. 一句话核心贡献\n提出了..."
 _VALUE = r"{label}[*\s]*[:：]?[*\s]*([^\n]+)"
 
 # What a question about a whole report asks for: how many papers, or what they are about.
 _COUNT = re.compile(
-    r"多少篇|几篇|篇数|多少个?论文|how many (?:papers|articles|works|studies)|(?:number|count) of (?:the )?papers|"
-    r"paper count|count (?:the|all) papers",
+    r"多少篇|几篇|篇数|多少个?论文|how many (?:[\w-]+ ){0,3}?(?:papers|articles|works|studies)|"
+    r"(?:number|count) of (?:the )?(?:[\w-]+ ){0,3}?papers|paper count|count (?:the |all )?(?:[\w-]+ ){0,3}?papers",
+    re.I,
+)
+# A list of every paper: "哪些论文..." (the list mode of retrieval, rag/prompts.py) or all of a report's titles.
+_LIST = re.compile(
+    r"列出|列一下|列举|标题都|有哪些|都有哪|哪几篇|是哪篇|有没有.{0,24}(?:论文|文章|工作|研究)|(?:论文|文章|工作|研究)吗|"
+    r"titles|\blist\b|\bname (?:all|every|the) |\bwhich ones\b|\b(?:which|any) (?:[\w-]+ ){0,3}?papers\b",
     re.I,
 )
 _SUMMARY = re.compile(
     r"总结|概括|概述|概览|综述|主要内容|主要讲|讲了|讲的|讲什么|讲些|说了什么|有什么|有哪些内容|看点|亮点|速览|"
-    r"summar|overview|recap|rundown|gist|nutshell|tl;?dr|highlights?|what'?s in|what is in|"
+    r"summar|overview|recap|rundown|gist|nutshell|tl;?dr|highlights?|themes?|trends?|主题|趋势|what'?s in|what is in|"
     r"what(?:'s| is| was)? covered|what did .{0,40} cover|what does .{0,40} cover|walk me through|brief me",
     re.I,
 )
-# Words that name a report, its issue or its date, or ask the question itself: none of them is a topic.
+# Words that name a report, its issue or its date, or ask the question itself: what is left is the topic.
 _REPORT_ZH = (
     "这期 本期 今天 今日 最新 最近 一期 那份 这份 日报 报告 论文 篇 文章 工作 一共 总共 共 收录 介绍 包含 包括 涉及 "
     "多少 几 总结 概括 概述 主要 内容 讲了 讲 了 啥 什么 哪些 看点 有 吗 呢 啊 吧 一下 帮 我 请 简单 说说 下 都 "
-    "里 的 年 月 日 号"
+    "里 的 年 月 日 号 哪几 哪篇 哪 有没有 列出来 列出 列一下 列举 列 给 相关 方向 方面 领域 研究 做 跟 有关 沾边 "
+    "关于 是 这块 整体 在 大概 进展 捋一捋 这些 这类 说 份 期间 之间 到 周 上个 上 本 这 最近 过去 近 天 以来 "
+    "之后 以后 开始 至今 值得关注 标题 情况 各 加起来 合计 一起 有的话"
 ).split()
 _REPORT_ZH.sort(key=len, reverse=True)  # removed longest first: "讲了" before "讲"
 _REPORT_EN = set(
-    "hf hugging face huggingface daily papers paper report digest issue today latest newest this the in of a an "
-    "how many number summarize summarise summary overview what's what is are were tl dr tldr highlights give me "
-    "please covered cover contain made it into list nutshell s".split()
+    "hf hugging face huggingface daily papers paper report reports digest digests issue issues today today's "
+    "latest newest this that these those the in on of for to and or with about from into by is are was were do "
+    "does did doing a an how many number summarize summarise summary overview what's what which who is are were "
+    "tl dr tldr highlights give me show tell please covered cover contain made it into list nutshell s any some "
+    "all ones one works work count can you could would i them their there they its make new involve involving "
+    "deal deals dealing way introduce introducing related relating around recap week weeks month months last "
+    "past since between days day from through until titles title we our us get got so far provide brief briefly "
+    "main themes theme trends trend published appeared featured included came out were been have has had".split()
+)
+_ASKED_DATE = re.compile(
+    r"\b20\d\d-\d\d-\d\d\b|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|份)?|"
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}\b)?|\d+",
+    re.I,
 )
 # Cards come from daily reports: a question about the weekly goes to retrieval.
 _WEEKLY = re.compile(r"周报|weekly", re.I)
@@ -62,6 +87,12 @@ class Card:
     field: str
     contribution: str
     chunk: Chunk
+
+    @property
+    def area(self) -> str:
+        """The field's head ("机器人" of "机器人 - 人形机器人控制"), by which a summary groups papers; "" without one."""
+        items = field_items(self.field)
+        return items[0] if items else ""
 
     @property
     def highlight(self) -> tuple[int, int]:
@@ -87,72 +118,241 @@ def build(chunks: Sequence[Chunk]) -> list[Card]:
     cards = []
     for (doc_id, title), parts in sections.items():
         parts = sorted(parts, key=lambda c: c.start)
-        text = "\n".join(c.text for c in parts)
         first = parts[0]
+        if not first.text.lstrip().startswith(PAPER_HEADING):  # a section of another digest (a weekly's topic)
+            continue
+        text = "\n".join(c.text for c in parts)
         contribution = label_value(text, CONTRIBUTION)
         cited = next((c for c in parts if contribution and contribution in c.text), first)
         cards.append(Card(title, doc_id, first.date, first.link, label_value(text, FIELD), contribution, cited))
     return sorted(cards, key=lambda c: (c.doc_id, c.chunk.start))
 
 
-def topic_terms(cards: Sequence[Card]) -> set[str]:
-    """The keyword terms of the papers' titles and fields: what a question restricted to a topic would name."""
-    return {t for c in cards for t in tokenize(f"{c.title} {c.field}")} - _REPORT_EN
+@dataclass(frozen=True)
+class Asked:
+    """A question about the daily reports as a whole: `kind` "count", "list" or "summary" of their papers, and
+    `topic` the words left once the report's, the date's and the asking words are taken out ("" for all)."""
+
+    kind: str
+    topic: str
 
 
-def route(question: str, topics: set[str]) -> str:
-    """ "count" or "summary" for a question about a daily report as a whole, else "" (ordinary retrieval).
+def paper_names(cards: Sequence[Card]) -> set[str]:
+    """The short names of the papers ("mova" of "MOVA: Towards ..."), lowercased: a question naming one is about
+    that paper, not about a report."""
+    return {c.title.split(":")[0].strip().lower() for c in cards if ":" in c.title}
+
+
+def asked(question: str, names: set[str]) -> Asked | None:
+    """What a question asks of the daily reports as a whole, or None for any other question (retrieval).
 
     Args:
-        topics: `topic_terms` of the cards: a question naming one of them is about a topic or a paper.
+        names: `paper_names` of the cards.
     """
-    kind = "count" if _COUNT.search(question) else "summary" if _SUMMARY.search(question) else ""
-    if not kind or _WEEKLY.search(question):
-        return ""
-    text = _DATE_ZH.sub(" ", _DATE_EN.sub(" ", _DATE_ISO.sub(" ", question.lower())))
+    kind = (
+        "count"
+        if _COUNT.search(question)
+        else "summary"
+        if _SUMMARY.search(question)
+        else "list"
+        if LIST.search(question) or _LIST.search(question)
+        else ""
+    )
+    lowered = question.lower()
+    if not kind or _WEEKLY.search(question) or any(name in lowered for name in names):
+        return None
+    return Asked(kind, topic(question))
+
+
+def topic(question: str) -> str:
+    """The words of a question left once its dates and the words of the report and of asking are taken out."""
+    text = _ASKED_DATE.sub(" ", question.lower())
     for word in _REPORT_ZH:
         text = text.replace(word, " ")
-    return "" if any(t in topics for t in tokenize(text)) else kind
+    words = re.findall(r"[a-z][a-z0-9+.-]*[a-z0-9+]|[a-z]|[\u3400-\u9fff]+", text)
+    # A Chinese character left alone ("把", "些") is a function word, too little to be a topic.
+    return " ".join(w for w in words if w not in _REPORT_EN and not (len(w) == 1 and w >= "\u3400"))
 
 
-def asked_date(question: str, year: str) -> str:
-    """The date a question names ("2026-02-10", "2月10日", "Feb 10"), as YYYY-MM-DD, or ""."""
-    if match := _DATE_ISO.search(question):
-        return match.group(0)
-    if match := _DATE_ZH.search(question):
-        return f"{year}-{int(match.group(1)):02d}-{int(match.group(2)):02d}"
-    if match := _DATE_EN.search(question):
-        return f"{year}-{_MONTH[match.group(1).lower()[:3]]:02d}-{int(match.group(2)):02d}"
-    return ""
+class Topics:
+    """Finds the papers of a topic among the cards.
+
+    A paper is of the topic when its title, field and contribution share the topic's words (its BM25 score is at
+    least `CUT` of the best paper's), or when its field lists the item of all fields nearest to the topic by the
+    embedder, if that is `NEAR` (a topic asked in the other language: "robotics" and "机器人").
+    """
+
+    CUT = 0.5
+    NEAR = 0.9
+
+    def __init__(self, cards: Sequence[Card], embed: Callable[[list[str]], np.ndarray]):
+        self.cards = list(cards)
+        self.keyword = KeywordIndex.build([f"{c.title}\n{c.field}\n{c.contribution}" for c in self.cards])
+        self._embed = embed
+        self._row = {id(card): row for row, card in enumerate(self.cards)}
+
+    @cached_property
+    def _items(self) -> tuple[list[str], np.ndarray]:
+        """The items of all fields ("人形机器人控制", "Video Generation"), and their embeddings."""
+        items = sorted({item for card in self.cards for item in field_items(card.field)})
+        return items, self._embed(items) if items else np.zeros((0, 0))
+
+    def of(self, asked: Asked) -> Asked:
+        """`asked` without its topic when no paper shares a word with it and no field item is near: the words
+        left were ways of asking ("we get", "so far"), not a topic."""
+        if not asked.topic or any(t in self.keyword.vocab for t in tokenize(asked.topic)):
+            return asked
+        return asked if self._nearest_item(asked.topic) else Asked(asked.kind, "")
+
+    def match(self, topic: str, cards: Sequence[Card]) -> list[Card]:
+        """The `cards` (some of those the index was built from) that are of the topic, in their order."""
+        rows = [self._row[id(card)] for card in cards]
+        scores = self.keyword.scores(tokenize(topic))[rows]
+        near = self._nearest_item(topic)
+        return [
+            card
+            for card, score in zip(cards, scores, strict=True)
+            if (score > 0 and score >= self.CUT * scores.max()) or near in field_items(card.field)
+        ]
+
+    def _nearest_item(self, topic: str) -> str | None:
+        """The field item nearest to the topic by the embedder, if it is `NEAR`."""
+        items, vectors = self._items
+        if not items:
+            return None
+        similarity = vectors @ self._embed([topic])[0]
+        best = int(np.argmax(similarity))
+        return items[best] if similarity[best] >= self.NEAR else None
 
 
-def report(cards: list[Card], question: str) -> list[Card]:
-    """The cards of the daily report a question means: the one of the date it names, else the newest."""
+def field_items(field: str) -> list[str]:
+    """The items a field line lists: "NLP-大模型智能体 (LLM Agents)、信息检索" -> NLP, 大模型智能体, LLM Agents, 信息检索."""
+    items = (item.strip(" *.。") for item in _ITEM_SEP.split(field))
+    return [item for item in items if len(item) > 1]
+
+
+_CN_NUM = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
+_N = r"(\d{1,3}|[一二两三四五六七八九十]{1,3})"
+_SINCE = re.compile(r"since|onwards?|after|starting|以来|之后|以后|开始|至今|(?<!一)起(?!来)", re.I)
+_RELATIVE = (  # (pattern, what it means relative to the newest report's date)
+    (re.compile(r"this week|本周|这周|这一周|这个星期|这星期|本星期", re.I), "week", 0),
+    (re.compile(r"last week|previous week|上周|上一周|上个?星期", re.I), "week", -1),
+    (re.compile(r"this month|本月|这个月|这月", re.I), "month", 0),
+    (re.compile(r"last month|previous month|上个?月", re.I), "month", -1),
+    (re.compile(rf"(?:past|last|recent)\s+{_N}\s+days|(?:最近|过去|近){_N}\s*天", re.I), "days", None),
+    (re.compile(r"(?:past|last) (?:seven days|week)|(?:最近|过去|近)一周|(?:最近|过去|近)一个?星期", re.I), "days", 7),
+)
+_MONTH_ALONE = re.compile(
+    r"(?<![\d-])(\d{1,2})\s*月份?(?!\s*\d)|\b(?:in|during|for|of)\s+"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?!\s*\d)\b",
+    re.I,
+)
+
+
+def _number(text: str) -> int:
+    """ "7" or "七" / "十四" as an int."""
+    if text.isdigit():
+        return int(text)
+    tens, _, ones = text.rpartition("十")
+    return (_CN_NUM.get(tens, 1) * 10 if "十" in text else 0) + _CN_NUM.get(ones, 0)
+
+
+def _days(question: str, year: str) -> list[tuple[int, str]]:
+    """The days a question names, as (position, YYYY-MM-DD), in the order written."""
+    found = [(m.start(), m.group(0)) for m in _DATE_ISO.finditer(question)]
+    found += [(m.start(), f"{year}-{int(m.group(1)):02d}-{int(m.group(2)):02d}") for m in _DATE_ZH.finditer(question)]
+    for m in _DATE_EN.finditer(question):
+        found.append((m.start(), f"{year}-{_MONTH[m.group(1).lower()[:3]]:02d}-{int(m.group(2)):02d}"))
+    return sorted(found)
+
+
+def asked_range(question: str, newest: str) -> tuple[str, str]:
+    """The dates a question is about, as (first, last) YYYY-MM-DD, both included; (newest, newest) when it
+    names none ("这期", "latest", or no date at all).
+
+    Relative dates ("this week", "上个月", "past 7 days") count from `newest`, the newest report's date: a
+    collection that stopped a while ago still answers "this week" with its last week. A named month or day
+    takes the year of `newest`."""
+    today = date.fromisoformat(newest)
+    days = [d for _, d in _days(question, newest[:4])]
+    if len(days) >= 2:
+        return min(days[:2]), max(days[:2])
+    if days:
+        return (days[0], newest) if _SINCE.search(question) and days[0] < newest else (days[0], days[0])
+    for pattern, unit, amount in _RELATIVE:
+        if match := pattern.search(question):
+            if unit == "days":
+                n = amount or _number(next(g for g in match.groups() if g))
+                return (today - timedelta(days=n - 1)).isoformat(), newest
+            if unit == "week":
+                monday = today - timedelta(days=today.weekday()) + timedelta(weeks=amount)
+                return monday.isoformat(), (monday + timedelta(days=6)).isoformat()
+            first = (today.replace(day=1) - timedelta(days=1)).replace(day=1) if amount else today.replace(day=1)
+            return _month(first.year, first.month)
+    if match := _MONTH_ALONE.search(question):
+        month = int(match.group(1)) if match.group(1) else _MONTH[match.group(2).lower()[:3]]
+        if 1 <= month <= 12:
+            return _month(today.year, month)
+    return newest, newest
+
+
+def _month(year: int, month: int) -> tuple[str, str]:
+    first = date(year, month, 1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    return first.isoformat(), last.isoformat()
+
+
+def scope(cards: list[Card], question: str) -> tuple[list[Card], tuple[str, str]]:
+    """The cards of the daily reports a question means, and its dates (first, last): those it names, else the
+    newest report's."""
     dates = sorted({c.date for c in cards if c.date})
     if not dates:
-        return []
-    wanted = asked_date(question, dates[-1][:4]) or dates[-1]
-    return [c for c in cards if c.date == wanted]
+        return [], ("", "")
+    first, last = asked_range(question, dates[-1])
+    return [c for c in cards if first <= c.date <= last], (first, last)
 
 
-def reply(cards: list[Card], kind: str, lang: str) -> str:
-    """The text of a "count" or "summary" answer about one report's cards: a lead, then one line per paper
-    citing it as [n], n its place in `cards`."""
-    date = cards[0].date
-    if kind == "count":
+def reply(cards: list[Card], asked: Asked, dates: tuple[str, str], total: int, lang: str) -> tuple[str, list[Card]]:
+    """The answer to `asked` over the cards of a topic (all of them without one) from the reports of `dates`
+    (first, last), which hold `total` papers: a lead, then one line per paper citing it as [n].
+
+    Returns:
+        The text, and the cards in the order of their [n]: a summary groups them by field.
+    """
+    first, last = dates
+    zh = lang == "zh"
+    when = first if first == last else (f"{first} 至 {last}" if zh else f"{first} to {last}")
+    reports = "daily report of" if first == last else "daily reports of"
+    if not total:
+        return (f"索引中没有 {when} 的日报。" if zh else f"The index holds no daily report of {when}.", [])
+    if not cards:
+        return (
+            f"{when} 的日报共 {total} 篇论文，没有标题、领域或核心贡献提到“{asked.topic}”的。"
+            if zh
+            else f"None of the {total} papers in the {reports} {when} names “{asked.topic}” in its title, "
+            "field or contribution.",
+            [],
+        )
+    n = len(cards)
+    if zh:
         lead = (
-            f"{date} 的日报共介绍了 {len(cards)} 篇论文："
-            if lang == "zh"
-            else f"The daily report of {date} covers {len(cards)} papers:"
+            f"{when} 的日报中与“{asked.topic}”相关的论文有 {n} 篇"
+            if asked.topic
+            else f"{when} 的日报共介绍了 {n} 篇论文"
         )
     else:
-        lead = (
-            f"{date} 的日报介绍了 {len(cards)} 篇论文，每篇的核心贡献："
-            if lang == "zh"
-            else (f"The daily report of {date} covers {len(cards)} papers; what each contributes:")
-        )
-    lines = [lead]
-    for n, card in enumerate(cards, 1):
-        said = f": {card.contribution}" if kind == "summary" and card.contribution else ""
-        lines.append(f"- {card.title}{said} [{n}]")
-    return "\n".join(lines)
+        about = f" on “{asked.topic}”" if asked.topic else ""
+        lead = f"The {reports} {when} {'covers' if first == last else 'cover'} {n} papers{about}"
+    if asked.kind != "summary":
+        return "\n".join([lead + ("：" if zh else ":")] + [f"- {c.title} [{n}]" for n, c in enumerate(cards, 1)]), cards
+    groups: dict[str, list[Card]] = {}
+    for card in cards:
+        groups.setdefault(card.area or ("其他" if zh else "Other"), []).append(card)
+    lines, ordered = [lead + ("，按领域：" if zh else ", by field:")], []
+    for area, members in sorted(groups.items(), key=lambda g: -len(g[1])):
+        lines.append(f"**{area}**")
+        for card in members:
+            ordered.append(card)
+            said = f": {card.contribution}" if card.contribution else ""
+            lines.append(f"- {card.title}{said} [{len(ordered)}]")
+    return "\n".join(lines), ordered

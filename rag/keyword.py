@@ -203,6 +203,16 @@ class KeywordIndex:
 
         A term the question repeats counts as often as it appears (as in bm25s and Lucene's BooleanQuery).
         """
+        scores = self.scores(terms)
+        if not scores.any():
+            return []
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """The BM25 score of every row for the terms."""
         scores = np.zeros(self.size, dtype=np.float32)
         n = self.size
         for term, times in Counter(t for t in terms if t in self.vocab).items():
@@ -213,9 +223,4 @@ class KeywordIndex:
             df = end - start
             idf = np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5)))
             scores[rows] += times * idf * tf / (tf + self._norm[rows])  # no (k1 + 1): Lucene dropped it
-        if not scores.any():
-            return []
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+        return scores

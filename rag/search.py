@@ -88,9 +88,14 @@ class Retriever:
         return cards.build(self.index.chunks)
 
     @cached_property
-    def topics(self) -> set[str]:
-        """The terms of the cards' titles and fields (`cards.topic_terms`)."""
-        return cards.topic_terms(self.cards)
+    def topics(self) -> cards.Topics:
+        """Finds the cards of a topic (`cards.Topics`)."""
+        return cards.Topics(self.cards, self.embedder.embed_queries)
+
+    @cached_property
+    def paper_names(self) -> set[str]:
+        """The short names of the cards' papers (`cards.paper_names`)."""
+        return cards.paper_names(self.cards)
 
     def combine(self, keyword: fuse.Ranked, dense: fuse.Ranked) -> fuse.Ranked:
         """The first-stage ranking: the keyword and dense rankings fused as `search` configures."""

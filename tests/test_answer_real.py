@@ -126,3 +126,17 @@ def test_the_paper_count_of_a_report_is_exact_and_this_issue_is_the_newest(bot):
     assert len({c.chunk.section for c in named.citations}) == len(named.citations) == shipped
     newest = bot.ask("How many papers are in the latest daily report?")
     assert newest.text.startswith("The daily report of 2026-03-01 covers 1 papers"), newest.text[:80]
+
+
+def test_a_topic_asked_in_english_finds_papers_whose_field_is_in_chinese(bot):
+    from rag.cards import Card, Topics
+    from rag.types import Chunk
+
+    def card(title: str, field: str) -> Card:
+        return Card(title, "d.md", "2026-01-05", "", field, "", Chunk(title, "d.md", 0, 1, "x", "t"))
+
+    made = [card("GraspNet", "机器人 - 抓取"), card("ClipGen", "视频生成"), card("SafeLM", "安全与隐私")]
+    topics = Topics(made, bot.retriever.embedder.embed_queries)  # the real embedder: no word is shared
+    assert [c.title for c in topics.match("robotics", made)] == ["GraspNet"]
+    assert [c.title for c in topics.match("video generation", made)] == ["ClipGen"]
+    assert topics.match("protein folding", made) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,10 +80,15 @@ def page(server: str):
 
 def ask(page, question: str) -> str:
     """Types the question, waits for the streamed answer to be replaced by the checked one; returns its text."""
-    bots = page.locator('#chat [data-testid="bot"]')
-    before = bots.count()
+    before = page.locator('#chat [data-testid="bot"]').count()
     page.fill("#question textarea", question)
     page.click("#ask")
+    return wait_for_answer(page, before)
+
+
+def wait_for_answer(page, before: int) -> str:
+    """Waits for answer number `before` (from 0) to be checked, no longer streamed; returns its text."""
+    bots = page.locator('#chat [data-testid="bot"]')
     page.wait_for_function(
         """(n) => {
             const bots = document.querySelectorAll('#chat [data-testid="bot"]');
@@ -107,6 +113,48 @@ def open_first_citation(page) -> bool:
     assert passage.locator("mark").count() >= 1
     assert page.evaluate(f"document.getElementById('{target}').classList.contains('rag-flash')")
     return True
+
+
+@pytest.mark.slow
+def test_digest_view_lists_an_issue_asks_about_a_paper_and_summarizes_it(page):
+    """Defined first, so it runs before the upload test adds a newer issue: "这期日报" is then 2026-02-10."""
+    page.wait_for_function(  # the models load in the background, and the page says when they are ready
+        "() => document.querySelector('#models').innerText.includes('Models ready')", timeout=ANSWER_TIMEOUT_MS
+    )
+    page.click("#digests-tab-button")
+    page.click("#issue input")
+    options = page.get_by_role("option")
+    assert "2026-02-10 · 34 papers" in options.first.inner_text()  # newest first (the only issue so far)
+    page.get_by_role("option", name="2026-02-10 · 34 papers").click()
+    papers = page.locator("#digest li.rag-paper")
+    papers.first.wait_for()
+    assert papers.count() == 34
+    links = page.locator("#digest a.rag-paper-title")
+    assert links.count() == 34
+    for i in range(34):
+        link = links.nth(i)
+        assert link.get_attribute("href").startswith("https://huggingface.co/papers/")
+        assert (link.get_attribute("target"), link.get_attribute("rel")) == ("_blank", "noopener noreferrer")
+    assert page.locator("#digest details.rag-field").count() >= 5  # grouped by field
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "digest-view.png"), full_page=True)
+
+    bots = page.locator('#chat [data-testid="bot"]')
+    before = bots.count()
+    papers.filter(has_text="MOVA:").locator("button.rag-ask").click()
+    answer = wait_for_answer(page, before)
+    assert "MOVA" in page.locator('#chat [data-testid="user"]').last.inner_text()
+    assert answer and bots.last.locator("a.rag-cite").count() >= 1, answer
+
+    summary = ask(page, "总结一下这期日报")
+    listed = [line for line in summary.splitlines() if line.startswith("- ")]
+    assert summary.startswith("2026-02-10") and len(listed) >= 30, summary
+    assert all(re.search(r"\[\d+\]$", line) for line in listed), summary  # one cited line per paper
+    assert bots.last.locator("a.rag-cite").count() == len(listed)
+    page.click("#sources-tab-button")
+    page.screenshot(path=str(DOCS / "summary-answer.png"))
+    page.click("#clear")  # the next test starts from an empty chat (it counts the answers before asking)
+    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"bot\"]')")
 
 
 @pytest.mark.slow

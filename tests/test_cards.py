@@ -34,35 +34,72 @@ def test_a_card_per_paper_with_its_field_contribution_link_and_date(corpus, tmp_
     assert made[1].field == "" and made[1].contribution == ""  # a paper without those lines still counts
 
 
-def test_questions_about_a_whole_report_are_routed_and_topics_are_not(corpus, tmp_path, embedder):
-    topics = bot(corpus, tmp_path, embedder).retriever.topics
-    assert {"vidgen", "视频", "生成"} <= topics
-    for question in (
-        "这期日报一共介绍了多少篇论文？",
-        "How many papers are in today's report?",
-        "2月10日的日报有几篇论文",
+def test_questions_about_the_reports_are_told_from_questions_about_one_paper_or_the_weekly(corpus, tmp_path, embedder):
+    names = bot(corpus, tmp_path, embedder).retriever.paper_names
+    assert names == {"vidgen", "mathrl"}
+    for question, kind, topic in (
+        ("这期日报一共介绍了多少篇论文？", "count", ""),
+        ("How many papers are in today's report?", "count", ""),
+        ("2月10日的日报有几篇论文", "count", ""),
+        ("总结一下这期日报", "summary", ""),
+        ("Give me an overview of the latest daily report", "summary", ""),
+        ("把这期日报的论文标题都列出来", "list", ""),
+        ("这期日报里有多少篇视频生成的论文？", "count", "视频生成"),
+        ("How many robotics papers made it into last week's digests?", "count", "robotics"),
+        ("上个月机器人方向的论文有哪些？", "list", "机器人"),
+        ("Which image generation papers were in the March 16 report?", "list", "image generation"),
+        ("What were the main themes in last month's speech and audio papers?", "summary", "speech audio"),
     ):
-        assert cards.route(question, topics) == "count", question
-    for question in ("总结一下这期日报", "Give me an overview of the latest daily report", "tl;dr of today's papers"):
-        assert cards.route(question, topics) == "summary", question
+        assert cards.asked(question, names) == cards.Asked(kind, topic), question
     for question in (
-        "这期日报里有多少篇视频生成的论文？",  # a topic the papers' titles or fields name: retrieval
-        "How many papers on video generation today?",
-        "总结一下 VidGen 的贡献",  # one paper
-        "How many minutes of video does VidGen generate?",  # no count of papers
+        "总结一下 VidGen 的贡献",  # one paper: retrieval
+        "How many minutes of video does VidGen generate?",
         "周报一共讲了几篇？",  # the weekly has no cards
         "What does the weekly report say about embeddings?",
+        "在 GSM8K 上准确率提高了多少？",  # no question about the papers of a report
     ):
-        assert cards.route(question, topics) == "", question
+        assert cards.asked(question, names) is None, question
 
 
-def test_this_issue_is_the_newest_report_unless_a_date_is_named(corpus, tmp_path, embedder):
+def test_dates_are_read_relative_to_the_newest_report():
+    newest = "2026-04-03"  # a Friday
+    for question, dates in (
+        ("这期日报有几篇论文？", ("2026-04-03", "2026-04-03")),
+        ("How many papers in the March 3 report?", ("2026-03-03", "2026-03-03")),
+        ("3月3日的日报", ("2026-03-03", "2026-03-03")),
+        ("2026-02-10 的日报", ("2026-02-10", "2026-02-10")),
+        ("this week's papers", ("2026-03-30", "2026-04-05")),
+        ("上周的论文", ("2026-03-23", "2026-03-29")),
+        ("本月有几篇", ("2026-04-01", "2026-04-30")),
+        ("How many last month?", ("2026-03-01", "2026-03-31")),
+        ("最近七天的论文", ("2026-03-28", "2026-04-03")),
+        ("papers of the past 14 days", ("2026-03-21", "2026-04-03")),
+        ("2月份做代码生成的有几篇", ("2026-02-01", "2026-02-28")),
+        ("in January", ("2026-01-01", "2026-01-31")),
+        ("from 2026-03-02 to 2026-03-06", ("2026-03-02", "2026-03-06")),
+        ("3月2日到3月6日之间", ("2026-03-02", "2026-03-06")),
+        ("How many papers since 2026-03-01?", ("2026-03-01", "2026-04-03")),
+        ("2026-03-20 以来", ("2026-03-20", "2026-04-03")),
+        ("papers from the Feb 10 digest", ("2026-02-10", "2026-02-10")),  # "from" one day is not "since"
+    ):
+        assert cards.asked_range(question, newest) == dates, question
+
+
+def test_the_scope_is_the_newest_report_unless_dates_are_named(corpus, tmp_path, embedder):
     (corpus / "daily-2026-01-06.md").write_text(SECOND_DAY, encoding="utf-8")
     made = bot(corpus, tmp_path, embedder).retriever.cards
-    assert [c.title for c in cards.report(made, "这期日报有几篇论文？")] == ["RoboArm: Learning to Grasp"]
-    assert len(cards.report(made, "1月5日的日报有几篇论文？")) == 2
-    assert len(cards.report(made, "How many papers in the Jan 5 report?")) == 2
-    assert cards.report(made, "2026-03-01 的日报有几篇论文？") == []  # no such report: retrieval answers
+    assert [c.title for c in cards.scope(made, "这期日报有几篇论文？")[0]] == ["RoboArm: Learning to Grasp"]
+    assert len(cards.scope(made, "1月5日的日报有几篇论文？")[0]) == 2
+    assert len(cards.scope(made, "How many papers this week?")[0]) == 3
+    assert cards.scope(made, "2026-03-01 的日报有几篇论文？") == ([], ("2026-03-01", "2026-03-01"))
+
+
+def test_a_weeklys_sections_are_no_papers(corpus, tmp_path, embedder):
+    (corpus / "weekly-2026-01-11.md").write_text(
+        "# AI 周报\n**Date**: 2026-01-11\n\n## 1. 多模态：文档解析\n本周三篇工作。\n", encoding="utf-8"
+    )
+    made = bot(corpus, tmp_path, embedder).retriever.cards
+    assert [c.date for c in made] == ["2026-01-05", "2026-01-05"]
 
 
 def test_a_count_is_exact_and_cites_every_paper_without_generating(corpus, tmp_path, embedder):
@@ -84,3 +121,29 @@ def test_a_summary_gives_each_papers_contribution_and_other_questions_go_to_retr
     assert "- VidGen: Long Video Generation: 提出 VidGen，生成长达 10 分钟的视频。 [1]" in summary.text
     ordinary = assistant.ask("VidGen 能生成多长的视频？")
     assert ordinary.text != summary.text and "覆盖" not in ordinary.text
+
+
+def test_a_topic_names_its_papers_in_either_language_and_none_is_said_so(corpus, tmp_path, embedder):
+    (corpus / "daily-2026-01-06.md").write_text(SECOND_DAY, encoding="utf-8")
+    assistant = bot(corpus, tmp_path, embedder, reply="never asked")
+    videos = assistant.ask("1月5日的日报里有多少篇视频生成的论文？")
+    assert videos.text.startswith("2026-01-05 的日报中与“视频生成”相关的论文有 1 篇")
+    assert [c.chunk.section for c in videos.citations] == ["VidGen: Long Video Generation"]
+    robots = assistant.ask("本周有哪些机器人方向的论文？")  # 机器人 in the field (the other language: test_answer_real)
+    assert [c.chunk.section for c in robots.citations] == ["RoboArm: Learning to Grasp"]
+    none = assistant.ask("1月6日的日报里有几篇视频生成的论文？")  # a topic of another day's report
+    assert not none.answerable and not none.citations
+    assert none.text == "2026-01-06 的日报共 1 篇论文，没有标题、领域或核心贡献提到“视频生成”的。"
+    words = assistant.ask("How many papers did we get today, so far?")  # words no paper knows: no topic
+    assert words.text.startswith("The daily report of 2026-01-06 covers 1 papers:")
+    missing = assistant.ask("How many papers were in the 2026-03-01 report?")
+    assert not missing.answerable and missing.text == "The index holds no daily report of 2026-03-01."
+
+
+def test_a_summary_groups_the_papers_by_field(corpus, tmp_path, embedder):
+    (corpus / "daily-2026-01-06.md").write_text(SECOND_DAY, encoding="utf-8")
+    summary = bot(corpus, tmp_path, embedder).ask("总结一下本周的日报")
+    lines = summary.text.split("\n")
+    assert lines[0] == "2026-01-05 至 2026-01-11 的日报共介绍了 3 篇论文，按领域："
+    assert "**视频生成**" in lines and "**机器人**" in lines and "**其他**" in lines
+    assert [int(line[-2]) for line in lines if line.startswith("- ")] == [1, 2, 3]  # numbered in the order shown

@@ -85,15 +85,15 @@ def test_the_reading_ceiling_table_is_rendered_from_its_json():
     assert (REPO / "docs" / "results" / "reading-ceiling.md").read_text(encoding="utf-8") == module.render(report)
 
 
-def test_the_routing_table_is_rendered_from_its_json():
-    spec = importlib.util.spec_from_file_location("routing_report", REPO / "scripts" / "routing_report.py")
+def test_the_digest_questions_tables_are_rendered_from_their_json():
+    spec = importlib.util.spec_from_file_location("digest_report", REPO / "scripts" / "digest_report.py")
     module = importlib.util.module_from_spec(spec)
     import sys
 
     sys.path.insert(0, str(REPO / "scripts"))  # it reuses answer_report's helpers
     spec.loader.exec_module(module)
-    report = json.loads((REPO / "docs" / "results" / "routing.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "routing.md").read_text(encoding="utf-8") == module.render(report)
+    report = json.loads((REPO / "docs" / "results" / "digest.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "digest.md").read_text(encoding="utf-8") == module.render(report)
     assert module.expected({"route": "count", "topic": "robotics", "digest": ""}) == ""
     assert module.expected({"route": "summary", "topic": "", "digest": "weekly"}) == ""
     assert module.expected({"route": "count", "count": 34}) == "count"  # the held-out set's labels

@@ -1,9 +1,11 @@
-"""The chat page on a fake assistant: citations, highlights, escaping, declines, errors and uploads."""
+"""The chat page on a fake assistant: citations, highlights, escaping, declines, errors, uploads, the digest view
+and the models' warm-up."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from conftest import HashingEmbedder, free_port
 
 from rag.build import update_index
+from rag.cards import Card
 from rag.config import ChunkConfig, Config, CorpusConfig, GenerateConfig, IndexConfig
 from rag.errors import InputError, RagError
 from rag.load import load_corpus
@@ -543,7 +546,8 @@ def test_the_page_offers_uploads_only_behind_a_login_or_when_asked(monkeypatch):
 
     built = []
     monkeypatch.setattr(ui.app, "_launch", lambda *args: None)
-    monkeypatch.setattr(ui.app, "build_app", lambda *args, **kw: built.append(kw["allow_uploads"]))
+    page = type("App", (), {"backend": Backend(FakeAssistant(), Config())})()
+    monkeypatch.setattr(ui.app, "build_app", lambda *args, **kw: built.append(kw["allow_uploads"]) or page)
     monkeypatch.delenv("RAG_UI_USER", raising=False)
     monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
     ui.app.serve(Config(), block=False, assistant=FakeAssistant())
@@ -612,3 +616,157 @@ def test_no_hostile_passage_puts_live_content_in_an_answer_or_its_sources():
         assert page.tags <= {"a", "b", "span", "div", "details", "summary", "p", "h4", "ul", "li", "q", "mark"}, i
         assert not [name for name, _ in page.attrs if name.startswith("on")], i
         assert {value for name, value in page.attrs if name in ("href", "src")} == {f"#{anchor(i, 1)}"}, i
+
+
+def card(
+    title: str, date: str = "2026-02-10", field: str = "", link: str = "https://example.org/p", said: str = ""
+) -> Card:
+    return Card(title, f"hf-daily-papers-{date}.md", date, link, field, said, chunk(said or title, 1))
+
+
+def test_digest_groups_an_issue_by_the_head_of_each_field_largest_first_other_last():
+    heads = {
+        "机器人 - 人形机器人控制（Humanoid Control）": "机器人",
+        "NLP、智能体": "NLP",
+        "NLP-大模型后训练": "NLP",
+        "多模态生成（视频与音频生成）": "多模态生成",
+        "AI for Science (AI4S)、自动化程序优化": "AI for Science",
+        "视频生成。": "视频生成",
+        "": render.OTHER_FIELD,
+    }
+    assert {field: render.field_head(field) for field in heads} == heads
+    cards = [
+        card("Solo", field="多模态生成（视频与音频生成）"),
+        card("NoField"),
+        card("Agent", field="NLP、智能体"),
+        card("Old", date="2026-02-09", field="机器人"),
+        card("Tuned", field="NLP-大模型后训练"),
+    ]
+    html = render.digest_html(cards, "2026-02-10")
+    order = [
+        html.index(s) for s in ("<summary>NLP <span>(2)", "<summary>多模态生成 <span>(1)", "<summary>其他 / other")
+    ]
+    assert order == sorted(order) and "2026-02-10 · 4 papers" in html
+    assert html.index("Agent") < html.index("Tuned") < html.index("Solo") < html.index("NoField")
+    assert "Old" not in html and "机器人" not in html  # another issue's paper
+    assert "No daily report" in render.digest_html(cards, "2025-01-01")
+
+
+def test_digest_dates_are_newest_first_with_their_paper_counts():
+    cards = [card("A", "2026-02-09"), card("B", "2026-02-10"), card("C", ""), card("D", "2026-01-31"), card("E")]
+    assert render.digest_dates(cards) == [
+        ("2026-02-10 · 2 papers", "2026-02-10"),
+        ("2026-02-09 · 1 papers", "2026-02-09"),
+        ("2026-01-31 · 1 papers", "2026-01-31"),
+        ("undated · 1 papers", ""),
+    ]
+
+
+def test_digest_escapes_every_text_and_links_only_http_titles_in_a_new_tab():
+    hostile = card('<script>alert(1)</script> Evil "paper"', field="<b>NLP</b>、x", said="<img src=x onerror=alert(1)>")
+    html = render.digest_html(
+        [hostile, card("Bad link", link="javascript:alert(1)"), card("Good", link="https://hf.co/papers/1")],
+        "2026-02-10",
+    )
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Evil &quot;paper&quot;" in html
+    assert 'data-question="&lt;script&gt;alert(1)&lt;/script&gt; Evil &quot;paper&quot; 的核心贡献是什么？"' in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b&gt;NLP&lt;/b&gt;" in html
+    assert "javascript:" not in html  # not a link, and not shown either
+    good = '<a class="rag-paper-title" href="https://hf.co/papers/1" target="_blank" rel="noopener noreferrer">Good</a>'
+    assert good in html and html.count("<a ") == 2  # the hostile card's https link and Good's; Bad link's none
+    uploaded = dataclasses.replace(card("Mine", link="https://evil.example/x"), doc_id="uploads/mine.md")
+    shown = render.digest_html([uploaded], "2026-02-10")
+    assert "<a " not in shown and "https://evil.example/x" in shown and "not from the digests" in shown
+
+
+def test_digest_view_follows_an_upload_and_asks_about_a_paper(indexed, tmp_path: Path):
+    config, assistant = indexed
+    backend = Backend(assistant, config, allow_uploads=True)
+    issues, loaded = backend.digest_issues()
+    assert issues == [("2026-01-05 · 2 papers", "2026-01-05")]
+    html = backend.digest("2026-01-05")
+    assert "<summary>视频生成 <span>(1)" in html and "<summary>其他 / other <span>(1)" in html
+    assert "提出 VidGen，生成长达 10 分钟的视频。" in html and 'href="https://example.org/papers/1"' in html
+    new = tmp_path / "daily-2026-03-01.md"
+    new.write_text(
+        "# Daily Papers Report\n**Date**: 2026-03-01\n\n## 📄 ZebraLM: Striped Models\n\n"
+        "- **链接**: https://example.org/zebra\n\n1. **应用领域**：NLP、语言模型\n\n"
+        "2. **一句话核心贡献**：提出 ZebraLM。\n",
+        encoding="utf-8",
+    )
+    assert "indexed daily-2026-03-01.md" in backend.add_files([new])[0]
+    issues, reloaded = backend.digest_issues()
+    assert reloaded != loaded and [date for _, date in issues] == ["2026-03-01", "2026-01-05"]
+    assert "ZebraLM: Striped Models" in backend.digest("2026-03-01")
+
+    class Click:  # what gradio hands the handler of the Ask button
+        _data = {"question": "ZebraLM: Striped Models 的核心贡献是什么？"}
+
+    box, messages, pending = backend.ask_paper([], Click())
+    assert box == "" and pending == Click._data["question"] and messages[-1]["role"] == "user"
+    assert backend.ask_paper([], type("Odd", (), {"_data": {"question": 42}})()) == ("", [], "")
+
+
+class Gated:
+    """A generator that loads until `ready` is set, as a real one takes seconds to; records its calls."""
+
+    def __init__(self, error: Exception | None = None):
+        self.ready = threading.Event()
+        self.error = error
+        self.calls: list[int] = []
+
+    def stream(self, messages, max_tokens):
+        self.calls.append(max_tokens)
+        self.ready.wait(10)
+        if self.error:
+            raise self.error
+        yield "ok"
+
+
+class QueriesSeen(HashingEmbedder):
+    def __init__(self):
+        super().__init__()
+        self.queries: list[list[str]] = []
+
+    def embed_queries(self, texts: list[str]):
+        self.queries.append(texts)
+        return super().embed_queries(texts)
+
+
+def warming_assistant(generator: Gated, embedder: HashingEmbedder) -> FakeAssistant:
+    assistant = FakeAssistant(retriever=type("R", (), {"embedder": embedder, "reranker": None})())
+    assistant.generator = generator
+    return assistant
+
+
+def test_serve_warms_the_models_in_the_background_and_a_question_waits_for_them(monkeypatch):
+    import ui.app
+
+    monkeypatch.setattr(ui.app, "_launch", lambda *args: None)
+    generator, embedder = Gated(), QueriesSeen()
+    assistant = warming_assistant(generator, embedder)
+    backend = ui.app.serve(Config(), block=False, assistant=assistant).backend  # returns while the models load
+    assert backend.warmup.warming and "Loading the models" in backend.models_status()
+    answering = backend.respond("MOVA?", [], [], 3, False)
+    assert "loading the models" in next(answering)[0][-1]["content"]
+    steps: list = []
+    waiting = threading.Thread(target=lambda: steps.extend(answering))
+    waiting.start()
+    waiting.join(0.3)
+    assert assistant.calls == [] and steps == []  # the question waits while the models load
+    generator.ready.set()
+    waiting.join(10)
+    assert assistant.calls == [("MOVA?", [])] and 'href="#src-0-1"' in steps[-1][0][-1]["content"]
+    assert not backend.warmup.warming and "Models ready" in backend.models_status()
+    assert embedder.queries == [["warm-up"]] and embedder.calls == [] and generator.calls == [2]  # 2 tokens
+
+
+def test_a_failed_warm_up_is_said_and_questions_still_get_answers(caplog):
+    generator = Gated(error=OSError("no such model file"))
+    generator.ready.set()
+    backend = Backend(warming_assistant(generator, HashingEmbedder()), Config())
+    assert backend.models_status() == ""  # no warm-up ran: nothing to say
+    backend.warm_up().join(10)
+    assert "could not be loaded ahead" in backend.models_status() and "no such model file" in caplog.text
+    assert 'href="#src-0-1"' in run(backend, "MOVA?")[-1][0][-1]["content"]
