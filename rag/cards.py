@@ -90,7 +90,7 @@ class Card:
 
     @property
     def area(self) -> str:
-        """The field's head ("机器人" of "机器人 - 人形机器人控制"), by which a summary groups papers; "" without one."""
+        """The field's first item ("机器人" of "机器人 - 人形机器人控制"): a summary and the page group by it."""
         items = field_items(self.field)
         return items[0] if items else ""
 
@@ -226,7 +226,8 @@ class Topics:
 
 
 def field_items(field: str) -> list[str]:
-    """The items a field line lists: "NLP-大模型智能体 (LLM Agents)、信息检索" -> NLP, 大模型智能体, LLM Agents, 信息检索."""
+    """The items a field line lists: "NLP-大模型智能体 (LLM Agents)、信息检索" -> NLP, 大模型智能体, LLM Agents,
+    信息检索."""
     items = (item.strip(" *.。") for item in _ITEM_SEP.split(field))
     return [item for item in items if len(item) > 1]
 
@@ -285,7 +286,7 @@ def asked_range(question: str, newest: str) -> tuple[str, str]:
                 n = amount or _number(next(g for g in match.groups() if g))
                 return (today - timedelta(days=n - 1)).isoformat(), newest
             if unit == "week":
-                monday = today - timedelta(days=today.weekday()) + timedelta(weeks=amount)
+                monday = today - timedelta(days=today.weekday()) + timedelta(weeks=amount or 0)
                 return monday.isoformat(), (monday + timedelta(days=6)).isoformat()
             first = (today.replace(day=1) - timedelta(days=1)).replace(day=1) if amount else today.replace(day=1)
             return _month(first.year, first.month)
@@ -350,7 +351,7 @@ def reply(cards: list[Card], asked: Asked, dates: tuple[str, str], total: int, l
         groups.setdefault(card.area or ("其他" if zh else "Other"), []).append(card)
     lines, ordered = [lead + ("，按领域：" if zh else ", by field:")], []
     for area, members in sorted(groups.items(), key=lambda g: -len(g[1])):
-        lines.append(f"**{area}**")
+        lines.append(f"{area}（{len(members)}）：" if zh else f"{area} ({len(members)}):")
         for card in members:
             ordered.append(card)
             said = f": {card.contribution}" if card.contribution else ""

@@ -11,6 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from rag import cards, fuse, store
+from rag.cards import Card, Topics
 from rag.config import RerankConfig, SearchConfig
 from rag.embed import Embedder
 from rag.errors import IndexMismatchError, InputError
@@ -83,12 +84,12 @@ class Retriever:
         ]
 
     @cached_property
-    def cards(self) -> list[cards.Card]:
+    def cards(self) -> list[Card]:
         """The paper cards of the index's daily reports (rag/cards.py), read once from its chunks."""
         return cards.build(self.index.chunks)
 
     @cached_property
-    def topics(self) -> cards.Topics:
+    def topics(self) -> Topics:
         """Finds the cards of a topic (`cards.Topics`)."""
         return cards.Topics(self.cards, self.embedder.embed_queries)
 

@@ -145,5 +145,5 @@ def test_a_summary_groups_the_papers_by_field(corpus, tmp_path, embedder):
     summary = bot(corpus, tmp_path, embedder).ask("总结一下本周的日报")
     lines = summary.text.split("\n")
     assert lines[0] == "2026-01-05 至 2026-01-11 的日报共介绍了 3 篇论文，按领域："
-    assert "**视频生成**" in lines and "**机器人**" in lines and "**其他**" in lines
+    assert "视频生成（1）：" in lines and "机器人（1）：" in lines and "其他（1）：" in lines
     assert [int(line[-2]) for line in lines if line.startswith("- ")] == [1, 2, 3]  # numbered in the order shown

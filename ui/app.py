@@ -1,4 +1,5 @@
-"""The chat page: streaming answers with linked citations, a sources panel, settings, index status and uploads."""
+"""The chat page: streaming answers with linked citations, a sources panel, the digests to browse, settings, index
+status and uploads."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from rag.errors import RagError
 from rag.search import MAX_QUESTION_CHARS
 from rag.types import Answer
 from ui import render, uploads
-from ui.style import COPY_JS, CSS, JS
+from ui.style import ASK_JS, COPY_JS, CSS, JS
+from ui.warm import Warmup
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ EXAMPLES = [
 MODEL = "model"
 # Requests waiting at once; one more is told the queue is full (an endless queue is a way to exhaust the server).
 QUEUE_SIZE = 64
+# Shown in the chat while a question waits for the models the page is still loading.
+WAITING = "loading the models; the first answer waits for them…"
 UPLOADS_OFF = (
     "uploads are off: anyone reaching the page could change the shared index. Start the server with a login "
     "(RAG_UI_USER and RAG_UI_PASSWORD) or with `rag serve --uploads`"
@@ -48,6 +52,7 @@ class Backend:
         self.uploads_dir = uploads_dir or uploads.default_dir(config)
         self.allow_uploads = allow_uploads
         self._lock = threading.Lock()
+        self.warmup = Warmup()
 
     @property
     def assistant(self) -> Any:
@@ -56,6 +61,15 @@ class Backend:
                 assert self._factory is not None
                 self._assistant = self._factory()
             return self._assistant
+
+    def warm_up(self) -> threading.Thread:
+        """Loads the models on a background thread (`ui.warm`); requests that use them wait until it ends."""
+        return self.warmup.start(lambda: self.assistant)
+
+    def models_status(self) -> str:
+        """The page's line about the models (loading, ready), "" when no warm-up ran."""
+        text = self.warmup.status()
+        return f'<p class="rag-models">{escape(text)}</p>' if text else ""
 
     @contextlib.contextmanager
     def _settings(self, passages: int | None, rerank: bool | None) -> Iterator[None]:
@@ -102,6 +116,9 @@ class Backend:
         history = [(t["question"], t["text"]) for t in turns]
         previous = render.panel(turns)
         streamed = ""
+        if self.warmup.warming:
+            yield [*messages, _bot(render.streaming_html(WAITING))], previous, turns, ""
+            self.warmup.wait()
         try:
             self._follow_index()
             with self._settings(passages, rerank):
@@ -139,6 +156,7 @@ class Backend:
             return render.message_html(UPLOADS_OFF), self.status()
         if not files:
             return render.message_html("choose .md, .txt or .pdf files first"), self.status()
+        self.warmup.wait()  # the new passages are embedded by the model the warm-up may still be loading
         # Gradio hands over file paths whose base name is the user's file name.
         paths = [Path(f) if isinstance(f, str | Path) else Path(f.name) for f in files]
         checked = uploads.save(paths, [p.name for p in paths], self.uploads_dir, by=by)
@@ -186,10 +204,31 @@ class Backend:
         index = store.load(pipeline.index_dir(self.config))
         self.assistant.retriever = Retriever(index, old.embedder, old.config, old.reranker, old.rerank_config)
 
+    def digest_issues(self) -> tuple[list[tuple[str, str]], str]:
+        """The issues of the daily reports in the loaded index, newest first, as (label, date); and the index's
+        path, which changes whenever an upload or a question swaps in another index generation.
+
+        The digest view reads the loaded index and does not switch it itself: a switch happens inside the
+        model's queue (`_follow_index`), never under a request that is reading the index.
+        """
+        retriever = self.assistant.retriever
+        return render.digest_dates(retriever.cards), str(retriever.index.path)
+
+    def digest(self, date: str | None) -> str:
+        """One issue of the daily reports in the loaded index: its papers grouped by field."""
+        return render.digest_html(self.assistant.retriever.cards, date)
+
+    def ask_paper(self, messages: list[dict], event: Any) -> tuple[str, list[dict], str]:
+        """The Ask button of a paper in the digest view: its question, as if typed into the box and sent."""
+        data = getattr(event, "_data", None)
+        question = data.get("question") if isinstance(data, dict) else None
+        return self.add_user(question if isinstance(question, str) else "", messages)
+
     def search(self, question: str, k: int = 5) -> list[dict]:
         """The top-k passages for a question: document, date, paper title, link, score and text."""
         with _api_errors():
             question, k = _text(question, "question"), _count(k, "k", 50)
+            self.warmup.wait()
             self._follow_index()
             hits = self.assistant.retriever.search(question, k, rerank=self.assistant.rerank)
         return [
@@ -209,6 +248,7 @@ class Backend:
         """Answers a question from the digests, with [n] citations (or says the digests don't say)."""
         with _api_errors():
             question = _text(question, "question")
+            self.warmup.wait()
             self._follow_index()
             answer = self.assistant.ask(question)
         return {
@@ -276,6 +316,8 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
         turns = gr.State([])
         pending = gr.State("")
         gr.Markdown("### Ask the AI-news digests · 向 AI 日报提问")
+        models = gr.HTML(elem_id="models")
+        warming = gr.Timer(1.0)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chat = gr.Chatbot(
@@ -333,12 +375,30 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
                     if not allow_uploads:
                         gr.Markdown(UPLOADS_OFF[0].upper() + UPLOADS_OFF[1:] + ".")
                     notice = gr.HTML(elem_id="upload-notice")
-            with gr.Column(scale=2, min_width=300):
-                gr.Markdown("#### Sources · 出处")
-                sources = gr.HTML(render.panel([]), elem_id="sources")
+            with gr.Column(scale=2, min_width=300), gr.Tabs(elem_id="side"):
+                with gr.Tab("Sources · 出处", id="sources-tab", elem_id="sources-tab"):
+                    sources = gr.HTML(render.panel([]), elem_id="sources")
+                with gr.Tab("Digests · 日报", id="digests-tab", elem_id="digests-tab"):
+                    issue = gr.Dropdown(label="Issue · 日报日期", elem_id="issue", choices=[], interactive=True)
+                    digest = gr.HTML(elem_id="digest", js_on_load=ASK_JS)
         last_plain = gr.Textbox(visible=False)
+        shown_index = gr.State("")  # the index generation the digest view shows
 
+        def digests(chosen: str | None, shown: str) -> tuple[Any, Any, str]:
+            """The issue list and the chosen issue, again only when another index generation is loaded."""
+            issues, loaded = backend.digest_issues()
+            if loaded == shown:
+                return gr.skip(), gr.skip(), shown
+            dates = [date for _, date in issues]
+            date = chosen if chosen in dates else next(iter(dates), None)
+            return gr.Dropdown(choices=issues, value=date), backend.digest(date), loaded
+
+        # The digest view follows the loaded index: after an upload, and after a question that switched to an
+        # index generation built outside the page.
         # dict[str, Any]: gradio's listeners take keywords of a dozen types, and a dict[str, object] fits none.
+        refresh: dict[str, Any] = dict(
+            fn=digests, inputs=[issue, shown_index], outputs=[issue, digest, shown_index], api_visibility="private"
+        )
         ask_args: dict[str, Any] = dict(
             fn=backend.add_user, inputs=[box, chat], outputs=[box, chat, pending], queue=False
         )
@@ -350,10 +410,17 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
             concurrency_id=MODEL,
             api_visibility="private",
         )
-        answering = [
-            box.submit(**ask_args, api_visibility="private").then(**answer_args),
-            send.click(**ask_args, api_visibility="private").then(**answer_args),
+
+        def ask_paper(messages: list[dict], event: gr.EventData) -> tuple[str, list[dict], str]:
+            return backend.ask_paper(messages, event)
+
+        ask_paper.__annotations__["event"] = gr.EventData  # as `add_files` below: gradio reads the class
+        asked = [
+            box.submit(**ask_args, api_visibility="private"),
+            send.click(**ask_args, api_visibility="private"),
+            digest.click(ask_paper, [chat], [box, chat, pending], queue=False, api_visibility="private"),
         ]
+        answering = [event.then(**answer_args) for event in asked]
         stop.click(None, cancels=answering)
         copy.click(None, inputs=[last_plain], js=COPY_JS)
         for event in (clear.click, chat.clear):
@@ -382,8 +449,19 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
             concurrency_limit=1,
             concurrency_id=MODEL,
             api_visibility="private",
-        )
+        ).then(**refresh)
+
+        for event in answering:
+            event.then(**refresh)
+        issue.input(backend.digest, [issue], [digest], queue=False, api_visibility="private")
+
+        def models_status() -> tuple[str, Any]:
+            return backend.models_status(), gr.Timer(active=backend.warmup.warming)
+
+        warming.tick(models_status, outputs=[models, warming], queue=False, api_visibility="private")
         app.load(backend.status, outputs=[status], api_visibility="private")
+        app.load(**refresh)
+        app.load(models_status, outputs=[models, warming], queue=False, api_visibility="private")
         gr.api(backend.search, api_name="search", concurrency_limit=1, concurrency_id=MODEL)
         gr.api(backend.ask, api_name="ask", concurrency_limit=1, concurrency_id=MODEL)
     app.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
@@ -426,7 +504,8 @@ def serve(
     assistant: Any = None,
     uploads: bool | None = None,
 ) -> Any:
-    """Opens the index and serves the page; models load on the first question.
+    """Opens the index and serves the page; the models load on a background thread meanwhile (a question asked
+    before they are ready waits for them).
 
     Args:
         host: "127.0.0.1" serves this machine only; "0.0.0.0" every interface (set a login then).
@@ -454,6 +533,7 @@ def serve(
 
         assistant = open_assistant(config)  # opens the index now, so a missing one is reported at once
     app = build_app(assistant, config, allow_uploads=auth is not None if uploads is None else uploads)
+    app.backend.warm_up()
     try:
         _launch(app, host, port, auth, mcp, block)
     except OSError as e:  # Gradio's "Cannot find empty port" and bind errors

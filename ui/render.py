@@ -1,4 +1,4 @@
-"""HTML for the chat page: answers with linked [n] markers, the sources panel and the index status.
+"""HTML for the chat page: answers with linked [n] markers, the sources panel, the index status and the digests.
 
 Digest text and model output are untrusted: every piece of them is HTML-escaped here, before it reaches the page.
 """
@@ -11,6 +11,7 @@ import urllib.parse
 from html import escape
 from typing import Any
 
+from rag.cards import Card, field_items
 from rag.types import Answer, Citation, Hit
 from ui.uploads import is_upload
 
@@ -132,6 +133,15 @@ def _safe_link(link: str) -> str:
     return link if link.startswith(("https://", "http://")) else ""
 
 
+def external_link(link: str, label_html: str, cls: str = "") -> str:
+    """An anchor opening `link` in a new tab, with nothing of this page handed to it; `label_html` is already
+    escaped. A link that is not http(s) is no link: the label alone is returned."""
+    if not _safe_link(link):
+        return label_html
+    attr = f' class="{cls}"' if cls else ""
+    return f'<a{attr} href="{escape(link)}" target="_blank" rel="noopener noreferrer">{label_html}</a>'
+
+
 def passage_html(
     hit: Hit, n: int | None, turn: int, lang: str, citations: list[Citation] | None = None, open_: bool = True
 ) -> str:
@@ -155,9 +165,7 @@ def passage_html(
         title_html += f' <span class="rag-link">{escape(link)}</span>'
     elif link:
         host = escape(urllib.parse.urlsplit(link).hostname or "")
-        title_html += (
-            f' <a href="{escape(link)}" target="_blank" rel="noopener noreferrer">{words["open"]} ↗ {host}</a>'
-        )
+        title_html += " " + external_link(link, f"{words['open']} ↗ {host}")
     body = highlight(c.text, [(x.start, x.end) for x in citations or []])
     ident = f' id="{anchor(turn, n)}"' if n else ""
     return (
@@ -251,3 +259,62 @@ def status_html(manifest: dict[str, Any], generator: str) -> str:
         f"generator <code>{escape(generator)}</code> · built {escape(when)}</p>"
         f"<table><thead><tr><th>digest</th><th>date</th><th>passages</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
+
+
+OTHER_FIELD = "其他 / other"
+
+
+def field_head(field: str) -> str:
+    """The area a paper's field names first (`Card.area`), or `OTHER_FIELD`."""
+    items = field_items(field)
+    return items[0] if items else OTHER_FIELD
+
+
+def paper_question(card: Card) -> str:
+    """The question the Ask button of a paper puts to the assistant."""
+    return f"{card.title} 的核心贡献是什么？"
+
+
+def digest_dates(cards: list[Card]) -> list[tuple[str, str]]:
+    """(label, date) of each issue of the daily reports, newest first; a card without a date makes one "undated"
+    issue, last."""
+    counts: dict[str, int] = {}
+    for card in cards:
+        counts[card.date] = counts.get(card.date, 0) + 1
+    return [(f"{date or 'undated'} · {n} papers", date) for date, n in sorted(counts.items(), reverse=True)]
+
+
+def digest_html(cards: list[Card], date: str | None) -> str:
+    """One issue: its papers grouped by the head of their field (the largest group first, "other" last), each
+    with its title linked to the paper, its one-line contribution and an Ask button."""
+    issue = [c for c in cards if c.date == date] if date is not None else []
+    if not issue:
+        return '<p class="rag-query">No daily report with paper sections in the index for this date.</p>'
+    groups: dict[str, list[Card]] = {}
+    for card in issue:
+        groups.setdefault(field_head(card.field), []).append(card)
+    order = sorted(groups, key=lambda head: (head == OTHER_FIELD, -len(groups[head])))  # stable: ties keep order
+    documents = " · ".join(escape(d) for d in dict.fromkeys(c.doc_id for c in issue))
+    parts = [
+        f'<div class="rag-digest" data-date="{escape(date or "")}">'
+        f'<p class="rag-query">{escape(date or "undated")} · {len(issue)} papers · {documents}</p>'
+    ]
+    for head in order:
+        items = "".join(_paper_html(card) for card in groups[head])
+        summary = f"<summary>{escape(head)} <span>({len(groups[head])})</span></summary>"
+        parts.append(f'<details class="rag-field" open>{summary}<ul>{items}</ul></details>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _paper_html(card: Card) -> str:
+    title = escape(card.title)
+    if is_upload(card.doc_id):  # its writer chose the link: shown, not followed (as in `passage_html`)
+        link = f' <span class="rag-link">{escape(card.link)}</span>' if card.link else ""
+        title = f'{title}{link} <span class="rag-uploaded">⚠ {_WORDS["en"]["uploaded"]}</span>'
+    else:
+        title = external_link(card.link, title, "rag-paper-title")
+    question = escape(paper_question(card))
+    ask = f'<button class="rag-ask" type="button" data-question="{question}" title="{question}">Ask · 提问</button>'
+    said = f'<div class="rag-contribution">{escape(card.contribution)}</div>' if card.contribution else ""
+    return f'<li class="rag-paper"><span class="rag-title">{title}</span> {ask}{said}</li>'
