@@ -149,10 +149,10 @@ class Assistant:
             return None
         wanted = retriever.topics.of(wanted)
         scope, dates = cards.scope(retriever.cards, query)
-        chosen = retriever.topics.match(wanted.topic, scope) if wanted.topic and scope else scope
-        text, cited = cards.reply(chosen, wanted, dates, len(scope), lang)
-        citations = tuple(Citation(n, card.chunk, *card.highlight) for n, card in enumerate(cited, 1))
-        hits = tuple(Hit(n, 1.0, card.chunk) for n, card in enumerate(cited, 1))
+        text, cited = cards.reply(cards.select(scope, wanted, retriever.topics), wanted, dates, len(scope), lang)
+        passages = [card.cited(release=bool(wanted.release)) for card in cited]
+        citations = tuple(Citation(n, *passage) for n, passage in enumerate(passages, 1))
+        hits = tuple(Hit(n, 1.0, chunk) for n, (chunk, _, _) in enumerate(passages, 1))
         # No paper of the topic, or no report of those dates: the digests don't say, and the text says why.
         return Answer(question, text, bool(cited), citations, hits, lang=lang, query=query)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 
@@ -26,6 +26,31 @@ _ITEM_SEP = re.compile(r"[、,，;；/()（）]|\s-\s|-(?=[\u3400-\u9fff])|(?<=[
 # The value of a labelled line: "1. **应用领域**：NLP、..." or "### 2. 一句话核心贡献\n提出了..."
 _VALUE = r"{label}[*\s]*[:：]?[*\s]*([^\n]+)"
 
+# A line about code and weights, and what it says of them (rag/cards.py, `release`).
+_RELEASE_LINE = re.compile(r"开源|代码|权重[已将]|github|releas|open[- ]?sourc", re.I)
+_UNSAID = re.compile(r"未提及|未明确|未说明|没有提及|是否|not (?:mention|say|state)", re.I)
+_RELEASED = re.compile(
+    r"github\.com/|已经?(?:在|被)?(?:\s*github\s*)?(?:开源|发布|公开|放出)|开源了|代码已|权重已|提供开源|"
+    r"we release|released|releasing|open-sourced",
+    re.I,
+)
+_PROMISED = re.compile(
+    r"承诺|计划|即将|将会?(?:在|通过)?.{0,12}?(?:开源|发布|公开|放出)|后续|旨在|尚未|coming soon|will (?:be )?releas|"
+    r"plan(?:s|ned)? to|upon acceptance|录用后",
+    re.I,
+)
+# A question about code and weights: which papers released them (or only promise them).
+_ASKS_RELEASE = re.compile(
+    r"开源|放出来|(?:代码|权重)(?!生成)|github|open[- ]?sourc|releas|code available|weights", re.I
+)
+_ASKS_PROMISE = re.compile(r"承诺|计划|打算|将来|以后|后续|promise|later|plan", re.I)
+_RELEASE_WORDS = re.compile(
+    r"开源|放出来|放出|已经|代码或模型|代码和模型|模型权重|代码(?!生成)|权重|github|明确|承诺|计划|打算|将来|以后|后续|"
+    r"\b(?:link|open[- ]?sourced?|releas\w*|code|weights|available|anything|promise[sd]?|later|rather|than|"
+    r"having|them|already|only|models?)\b",
+    re.I,
+)
+
 # What a question about a whole report asks for: how many papers, or what they are about.
 _COUNT = re.compile(
     r"多少篇|几篇|篇数|多少个?论文|how many (?:[\w-]+ ){0,3}?(?:papers|articles|works|studies)|"
@@ -34,7 +59,7 @@ _COUNT = re.compile(
 )
 # A list of every paper: "哪些论文..." (the list mode of retrieval, rag/prompts.py) or all of a report's titles.
 _LIST = re.compile(
-    r"列出|列一下|列举|标题都|有哪些|都有哪|哪几篇|是哪篇|有没有.{0,24}(?:论文|文章|工作|研究)|(?:论文|文章|工作|研究)吗|"
+    r"列出|列一下|列举|标题都|哪些|都有哪|哪几篇|是哪篇|有没有.{0,24}(?:论文|文章|工作|研究)|(?:论文|文章|工作|研究)吗|"
     r"titles|\blist\b|\bname (?:all|every|the) |\bwhich ones\b|\b(?:which|any) (?:[\w-]+ ){0,3}?papers\b",
     re.I,
 )
@@ -50,7 +75,7 @@ _REPORT_ZH = (
     "多少 几 总结 概括 概述 主要 内容 讲了 讲 了 啥 什么 哪些 看点 有 吗 呢 啊 吧 一下 帮 我 请 简单 说说 下 都 "
     "里 的 年 月 日 号 哪几 哪篇 哪 有没有 列出来 列出 列一下 列举 列 给 相关 方向 方面 领域 研究 做 跟 有关 沾边 "
     "关于 是 这块 整体 在 大概 进展 捋一捋 这些 这类 说 份 期间 之间 到 周 上个 上 本 这 最近 过去 近 天 以来 "
-    "之后 以后 开始 至今 值得关注 标题 情况 各 加起来 合计 一起 有的话"
+    "之后 以后 开始 至今 值得关注 标题 情况 各 那 加起来 合计 一起 有的话"
 ).split()
 _REPORT_ZH.sort(key=len, reverse=True)  # removed longest first: "讲了" before "讲"
 _REPORT_EN = set(
@@ -87,12 +112,23 @@ class Card:
     field: str
     contribution: str
     chunk: Chunk
+    release: str = "none"  # what the section says of code and weights: "released", "promised" or "none"
+    release_line: str = ""  # the line that says it, in `release_chunk`
+    release_chunk: Chunk | None = None
 
     @property
     def area(self) -> str:
         """The field's first item ("机器人" of "机器人 - 人形机器人控制"): a summary and the page group by it."""
         items = field_items(self.field)
         return items[0] if items else ""
+
+    def cited(self, release: bool = False) -> tuple[Chunk, int, int]:
+        """The passage a citation of the card points to and the span it marks: the line on code and weights
+        when `release` and there is one, else `highlight`."""
+        if release and self.release_chunk is not None:
+            start = self.release_chunk.text.find(self.release_line)
+            return self.release_chunk, start, start + len(self.release_line)
+        return self.chunk, *self.highlight
 
     @property
     def highlight(self) -> tuple[int, int]:
@@ -124,8 +160,25 @@ def build(chunks: Sequence[Chunk]) -> list[Card]:
         text = "\n".join(c.text for c in parts)
         contribution = label_value(text, CONTRIBUTION)
         cited = next((c for c in parts if contribution and contribution in c.text), first)
-        cards.append(Card(title, doc_id, first.date, first.link, label_value(text, FIELD), contribution, cited))
+        field = label_value(text, FIELD)
+        cards.append(Card(title, doc_id, first.date, first.link, field, contribution, cited, *release(parts)))
     return sorted(cards, key=lambda c: (c.doc_id, c.chunk.start))
+
+
+def release(parts: Sequence[Chunk]) -> tuple[str, str, Chunk | None]:
+    """What a paper's section says of its code and weights: ("released" | "promised" | "none", the line that
+    says it, its chunk). A line saying something is out wins over one promising it; a line saying the paper
+    does not tell is no statement."""
+    found: tuple[str, str, Chunk | None] = ("none", "", None)
+    for chunk in parts:
+        for line in chunk.text.split("\n"):
+            if not _RELEASE_LINE.search(line) or _UNSAID.search(line):
+                continue
+            if _RELEASED.search(line):
+                return "released", line.strip(), chunk
+            if _PROMISED.search(line) and found[0] == "none":
+                found = ("promised", line.strip(), chunk)
+    return found
 
 
 @dataclass(frozen=True)
@@ -135,6 +188,7 @@ class Asked:
 
     kind: str
     topic: str
+    release: str = ""  # "released" or "promised": only the papers whose section says so
 
 
 def paper_names(cards: Sequence[Card]) -> set[str]:
@@ -161,7 +215,10 @@ def asked(question: str, names: set[str]) -> Asked | None:
     lowered = question.lower()
     if not kind or _WEEKLY.search(question) or any(name in lowered for name in names):
         return None
-    return Asked(kind, topic(question))
+    if not _ASKS_RELEASE.search(question):
+        return Asked(kind, topic(question))
+    said = "promised" if _ASKS_PROMISE.search(question) else "released"
+    return Asked(kind, topic(_RELEASE_WORDS.sub(" ", question)), said)
 
 
 def topic(question: str) -> str:
@@ -202,7 +259,7 @@ class Topics:
         left were ways of asking ("we get", "so far"), not a topic."""
         if not asked.topic or any(t in self.keyword.vocab for t in tokenize(asked.topic)):
             return asked
-        return asked if self._nearest_item(asked.topic) else Asked(asked.kind, "")
+        return asked if self._nearest_item(asked.topic) else replace(asked, topic="")
 
     def match(self, topic: str, cards: Sequence[Card]) -> list[Card]:
         """The `cards` (some of those the index was built from) that are of the topic, in their order."""
@@ -223,6 +280,12 @@ class Topics:
         similarity = vectors @ self._embed([topic])[0]
         best = int(np.argmax(similarity))
         return items[best] if similarity[best] >= self.NEAR else None
+
+
+def select(scope: list[Card], asked: Asked, topics: Topics) -> list[Card]:
+    """The cards of `scope` that `asked` is about: of its release, then of its topic."""
+    chosen = [c for c in scope if c.release == asked.release] if asked.release else scope
+    return topics.match(asked.topic, chosen) if asked.topic and chosen else chosen
 
 
 def field_items(field: str) -> list[str]:
@@ -313,9 +376,15 @@ def scope(cards: list[Card], question: str) -> tuple[list[Card], tuple[str, str]
     return [c for c in cards if first <= c.date <= last], (first, last)
 
 
+_RELEASE_SAID = {
+    "released": ("已开源代码或模型", " that released code or weights"),
+    "promised": ("只承诺以后开源", " that only promise code or weights later"),
+}
+
+
 def reply(cards: list[Card], asked: Asked, dates: tuple[str, str], total: int, lang: str) -> tuple[str, list[Card]]:
-    """The answer to `asked` over the cards of a topic (all of them without one) from the reports of `dates`
-    (first, last), which hold `total` papers: a lead, then one line per paper citing it as [n].
+    """The answer to `asked` over the cards it selects (of its topic and release, all without them) from the
+    reports of `dates` (first, last), which hold `total` papers: a lead, then one line per paper citing it as [n].
 
     Returns:
         The text, and the cards in the order of their [n]: a summary groups them by field.
@@ -326,24 +395,22 @@ def reply(cards: list[Card], asked: Asked, dates: tuple[str, str], total: int, l
     reports = "daily report of" if first == last else "daily reports of"
     if not total:
         return (f"索引中没有 {when} 的日报。" if zh else f"The index holds no daily report of {when}.", [])
+    said_zh, said_en = _RELEASE_SAID.get(asked.release, ("", ""))
+    if zh:
+        which = "且".join(x for x in (f"与“{asked.topic}”相关" if asked.topic else "", said_zh) if x)
+    else:
+        which = (f" on “{asked.topic}”" if asked.topic else "") + said_en
     if not cards:
-        return (
-            f"{when} 的日报共 {total} 篇论文，没有标题、领域或核心贡献提到“{asked.topic}”的。"
-            if zh
-            else f"None of the {total} papers in the {reports} {when} names “{asked.topic}” in its title, "
-            "field or contribution.",
-            [],
-        )
+        if zh:
+            criterion = "（按标题、领域和核心贡献）" if asked.topic else ""
+            return f"{when} 的日报共 {total} 篇论文，其中没有{which}的论文{criterion}。", []
+        criterion = " (by title, field and contribution)" if asked.topic else ""
+        return f"None of the {total} papers in the {reports} {when} is one{which}{criterion}.", []
     n = len(cards)
     if zh:
-        lead = (
-            f"{when} 的日报中与“{asked.topic}”相关的论文有 {n} 篇"
-            if asked.topic
-            else f"{when} 的日报共介绍了 {n} 篇论文"
-        )
+        lead = f"{when} 的日报中{which}的论文有 {n} 篇" if which else f"{when} 的日报共介绍了 {n} 篇论文"
     else:
-        about = f" on “{asked.topic}”" if asked.topic else ""
-        lead = f"The {reports} {when} {'covers' if first == last else 'cover'} {n} papers{about}"
+        lead = f"The {reports} {when} {'covers' if first == last else 'cover'} {n} papers{which}"
     if asked.kind != "summary":
         return "\n".join([lead + ("：" if zh else ":")] + [f"- {c.title} [{n}]" for n, c in enumerate(cards, 1)]), cards
     groups: dict[str, list[Card]] = {}

@@ -10,7 +10,7 @@ from rag.build import update_index
 from rag.config import AnswerConfig, ChunkConfig, GenerateConfig
 from rag.load import load_corpus
 from rag.search import Retriever
-from rag.types import Answer
+from rag.types import Answer, Chunk
 
 SECOND_DAY = (
     "# Daily Papers Report\n**Date**: 2026-01-06\n\n"
@@ -133,7 +133,7 @@ def test_a_topic_names_its_papers_in_either_language_and_none_is_said_so(corpus,
     assert [c.chunk.section for c in robots.citations] == ["RoboArm: Learning to Grasp"]
     none = assistant.ask("1月6日的日报里有几篇视频生成的论文？")  # a topic of another day's report
     assert not none.answerable and not none.citations
-    assert none.text == "2026-01-06 的日报共 1 篇论文，没有标题、领域或核心贡献提到“视频生成”的。"
+    assert none.text == "2026-01-06 的日报共 1 篇论文，其中没有与“视频生成”相关的论文（按标题、领域和核心贡献）。"
     words = assistant.ask("How many papers did we get today, so far?")  # words no paper knows: no topic
     assert words.text.startswith("The daily report of 2026-01-06 covers 1 papers:")
     missing = assistant.ask("How many papers were in the 2026-03-01 report?")
@@ -147,3 +147,31 @@ def test_a_summary_groups_the_papers_by_field(corpus, tmp_path, embedder):
     assert lines[0] == "2026-01-05 至 2026-01-11 的日报共介绍了 3 篇论文，按领域："
     assert "视频生成（1）：" in lines and "机器人（1）：" in lines and "其他（1）：" in lines
     assert [int(line[-2]) for line in lines if line.startswith("- ")] == [1, 2, 3]  # numbered in the order shown
+
+
+def test_what_a_section_says_of_code_and_weights():
+    def said(*lines: str) -> str:
+        return cards.release([Chunk("c", "d.md", 0, 1, "\n".join(lines), "t")])[0]
+
+    assert said("*   **开源情况**：代码与模型权重已在 GitHub 开源（https://github.com/org/x）。") == "released"
+    assert said("*   **代码**：提供开源代码，基于 JAX 构建。") == "released"
+    assert said("*   **开源情况**：作者承诺在论文录用后开源代码和模型权重。") == "promised"
+    assert said("*   **开源状态**：论文提到计划在不久的将来公开发布代码。") == "promised"
+    assert said("*   **注意**：摘要未明确提及代码是否已开源，需关注后续发布情况。") == "none"  # says it does not tell
+    assert said("*   **权重共享的循环架构**：迫使模型学会迭代优化动作计划。") == "none"  # weights, but not released
+    assert said("作者承诺开源数据集。", "代码已开源 (https://github.com/a/b)。") == "released"  # out wins
+
+
+def test_which_papers_released_code_or_only_promise_it(corpus, tmp_path, embedder):
+    (corpus / "daily-2026-01-06.md").write_text(
+        SECOND_DAY.replace("\n\n2.", "\n\n- **开源情况**：代码已开源（https://github.com/a/roboarm）。\n\n2."),
+        encoding="utf-8",
+    )
+    assistant = bot(corpus, tmp_path, embedder, reply="never asked")
+    asked = cards.asked("本周哪些论文已经开源了代码？", assistant.retriever.paper_names)
+    assert asked == cards.Asked("list", "", "released")
+    assert cards.asked("Which papers only promise to release code later?", set()) == cards.Asked("list", "", "promised")
+    out = assistant.ask("本周哪些论文已经开源了代码？")
+    assert out.text.startswith("2026-01-05 至 2026-01-11 的日报中已开源代码或模型的论文有 1 篇")
+    assert [c.quote for c in out.citations] == ["- **开源情况**：代码已开源（https://github.com/a/roboarm）。"]
+    assert cards.asked("代码生成方向有哪些论文？", set()) == cards.Asked("list", "代码生成")  # a topic, not code
