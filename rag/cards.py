@@ -8,6 +8,7 @@ about a topic inside a report ("how many robotics papers") are not answered here
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +20,8 @@ import numpy as np
 from rag.keyword import KeywordIndex, tokenize
 from rag.prompts import LIST
 from rag.types import Chunk
+
+logger = logging.getLogger(__name__)
 
 FIELD, CONTRIBUTION = "应用领域", "一句话核心贡献"
 PAPER_HEADING = "## 📄"  # opens a paper of a daily report (rag/load.py splits there)
@@ -96,6 +99,7 @@ _ASKED_DATE = re.compile(
 # Cards come from daily reports: a question about the weekly goes to retrieval.
 _WEEKLY = re.compile(r"周报|weekly", re.I)
 _MONTH = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_DAY = re.compile(r"20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 _DATE_ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 _DATE_ZH = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _DATE_EN = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b", re.I)
@@ -162,7 +166,29 @@ def build(chunks: Sequence[Chunk]) -> list[Card]:
         cited = next((c for c in parts if contribution and contribution in c.text), first)
         field = label_value(text, FIELD)
         cards.append(Card(title, doc_id, first.date, first.link, field, contribution, cited, *release(parts)))
-    return sorted(cards, key=lambda c: (c.doc_id, c.chunk.start))
+    return sorted(_in_format(cards), key=lambda c: (c.doc_id, c.chunk.start))
+
+
+def _in_format(cards: list[Card]) -> list[Card]:
+    """The cards of documents a daily report's structure can be read from: dated, and with a field or a
+    contribution in some paper. Another document is only searched as text, and a one-line warning says so."""
+    documents: dict[str, list[Card]] = {}
+    for card in cards:
+        documents.setdefault(card.doc_id, []).append(card)
+    kept = []
+    for doc_id, papers in documents.items():
+        if not _DAY.fullmatch(papers[0].date):
+            logger.warning("%s: paper sections but no day's date; searched as text, not counted in reports", doc_id)
+        elif not any(c.field or c.contribution for c in papers):
+            logger.warning(
+                "%s: paper sections without %s or %s; searched as text, not counted in reports",
+                doc_id,
+                FIELD,
+                CONTRIBUTION,
+            )
+        else:
+            kept += papers
+    return kept
 
 
 def release(parts: Sequence[Chunk]) -> tuple[str, str, Chunk | None]:

@@ -175,3 +175,22 @@ def test_which_papers_released_code_or_only_promise_it(corpus, tmp_path, embedde
     assert out.text.startswith("2026-01-05 至 2026-01-11 的日报中已开源代码或模型的论文有 1 篇")
     assert [c.quote for c in out.citations] == ["- **开源情况**：代码已开源（https://github.com/a/roboarm）。"]
     assert cards.asked("代码生成方向有哪些论文？", set()) == cards.Asked("list", "代码生成")  # a topic, not code
+
+
+def test_a_document_whose_structure_cannot_be_read_is_searched_as_text_with_one_warning(
+    corpus, tmp_path, embedder, caplog
+):
+    (corpus / "undated.md").write_text(SECOND_DAY.replace("**Date**: 2026-01-06\n", ""), encoding="utf-8")
+    (corpus / "daily-2026-01-07.md").write_text(
+        "# Daily Papers Report\n**Date**: 2026-01-07\n\n## 📄 Loose: Just a Heading\n\nSome words, no fields.\n",
+        encoding="utf-8",
+    )
+    assistant = bot(corpus, tmp_path, embedder)
+    with caplog.at_level("WARNING", logger="rag.cards"):
+        made = assistant.retriever.cards
+    assert {c.doc_id for c in made} == {"daily-2026-01-05.md"}
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2 and all("\n" not in w and "searched as text" in w for w in warnings)
+    assert any(w.startswith("undated.md: paper sections but no day's date") for w in warnings)
+    hits = assistant.retriever.search("Loose: Just a Heading", 3)  # still in the index
+    assert any(h.chunk.doc_id == "daily-2026-01-07.md" for h in hits)
