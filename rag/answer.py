@@ -6,8 +6,10 @@ prompts (rag/prompts.py) and the checks that amend or decline an answer (rag/pol
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -25,6 +27,15 @@ from rag.search import Retriever, clean_question
 from rag.types import Answer, Citation, Hit
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    """One request's settings; None (or "") keeps the assistant's own."""
+
+    passages: int | None = None  # passages the model reads
+    rerank: bool | None = None  # rerank the first stage (needs a reranker on the retriever)
+    digest: str = ""  # a document's id: answer from it alone
 
 
 class Assistant:
@@ -57,10 +68,14 @@ class Assistant:
     def policy(self) -> Policy:
         return Policy(self.answer_config)
 
-    def retrieve(self, question: str) -> tuple[list[Hit], float, np.ndarray]:
+    def retrieve(self, question: str, options: Options | None = None) -> tuple[list[Hit], float, np.ndarray]:
         """Returns the final hits, the best dense similarity and the question's embedding."""
-        stages = self.retriever.stages([question], rerank=self.rerank)[0]
-        wanted = max(self.config.passages, self.config.list_passages, self.retriever.config.k)
+        options = options or Options()
+        rerank = self.rerank if options.rerank is None else options.rerank
+        within = self.retriever.rows_of(options.digest) if options.digest else None
+        stages = self.retriever.stages([question], rerank=rerank, within=within)[0]
+        config = self.settings(options)
+        wanted = max(config.passages, config.list_passages, self.retriever.config.k)
         hits = self.retriever.hits(stages.final(), wanted)
         similarity = stages.dense[0][1] if stages.dense else 0.0
         vector = stages.vector if stages.vector is not None else self.retriever.embedder.embed_queries([question])[0]
@@ -75,13 +90,19 @@ class Assistant:
 
         return relevance
 
-    def read(self, top: list[Hit], relevance: Relevance) -> list[Passage]:
+    def settings(self, options: Options | None = None) -> GenerateConfig:
+        """The generation settings of a request: the assistant's, with the request's number of passages."""
+        passages = options.passages if options else None
+        return dataclasses.replace(self.config, passages=passages) if passages else self.config
+
+    def read(self, top: list[Hit], relevance: Relevance, options: Options | None = None) -> list[Passage]:
         """What the model reads of the `top` hits: their sentences closest to the question, within one budget.
 
         The passages share it (a list reads more of them in the same room): the prompt's length sets the time
         to the first token. Junk OCR lines are read cut down (`legible`): only the rest counts.
         """
-        budget = self.config.passage_tokens * self.config.passages
+        config = self.settings(options)
+        budget = config.passage_tokens * config.passages
         texts, flagged = [hit.chunk.text for hit in top], [bool(hit.chunk.flags) for hit in top]
         embedder = self.retriever.embedder
 
@@ -92,13 +113,17 @@ class Assistant:
         chosen = excerpts(texts, relevance, budget, lambda text: count(legible(text)), flagged, addressed)
         return [Passage(n, hit, spans) for n, (hit, spans) in enumerate(zip(top, chosen, strict=True), 1)]
 
-    def stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: list[tuple[str, str]] | None = None, options: Options | None = None
+    ) -> Iterator[str | Answer]:
         """Yields the answer text piece by piece as it is generated, then the checked `Answer`.
 
         Args:
             question: The user's message.
             history: Earlier (question, answer) turns of the conversation, oldest first; a follow-up is
                 rewritten from them into a standalone question (`Answer.query`) before retrieval.
+            options: This request's settings; the assistant's own are left as they are, so requests with
+                different settings can share one assistant.
 
         The final `Answer` is what to keep: the checks of rag/policy.py may have amended what was streamed,
         added the passages' best sentence as a quote, or declined.
@@ -106,14 +131,16 @@ class Assistant:
         question = clean_question(question)
         lang = language(question)
         query = clean_question(standalone(self.generator, question, history or []))
-        about_reports = self.about_reports(question, query, lang)
+        options = options or Options()
+        config = self.settings(options)
+        about_reports = self.about_reports(question, query, lang, options.digest)
         if about_reports is not None:
             yield about_reports.text
             yield about_reports
             return
-        hits, similarity, asked = self.retrieve(query)
+        hits, similarity, asked = self.retrieve(query, options)
         listing = asks_for_list(query)
-        top = one_per_paper(hits, self.config.list_passages) if listing else hits[: self.config.passages]
+        top = one_per_paper(hits, config.list_passages) if listing else hits[: config.passages]
         checks = self.policy  # built once: read for every streamed piece
         declined = checks.before(query, top, hits, similarity, self.retriever.index.keyword.vocab)
         if declined:
@@ -122,11 +149,9 @@ class Assistant:
             return
 
         relevance = self.relevance(asked)
-        passages = self.read(top, relevance)
+        passages = self.read(top, relevance, options)
         # A list names up to one paper per passage, titles and all: it gets room in proportion.
-        max_tokens = (
-            self.config.max_tokens * len(passages) // self.config.passages if listing else self.config.max_tokens
-        )
+        max_tokens = config.max_tokens * len(passages) // config.passages if listing else config.max_tokens
         raw, fired = "", []
         for piece in self.generator.stream(build_messages(query, lang, passages, listing), max_tokens):
             raw += piece
@@ -140,15 +165,25 @@ class Assistant:
                 break
         yield self._finish(question, query, lang, raw, passages, relevance, listing, fired)
 
-    def about_reports(self, question: str, query: str, lang: str) -> Answer | None:
+    def about_reports(self, question: str, query: str, lang: str, digest: str = "") -> Answer | None:
         """A question about the daily reports as a whole (how many papers, which on a topic, what they cover),
-        answered from their paper cards with one cited line per paper; None for any other question."""
+        answered from their paper cards with one cited line per paper; None for any other question.
+
+        Args:
+            digest: A document's id: the question is about its papers alone, whatever dates it names.
+        """
         retriever = self.retriever
         wanted = cards.asked(query, retriever.paper_names) if retriever.cards else None
         if wanted is None:
             return None
         wanted = retriever.topics.of(wanted)
-        scope, dates = cards.scope(retriever.cards, query)
+        if digest:
+            scope = [c for c in retriever.cards if c.doc_id == digest]
+            if not scope:  # not a daily report: its text answers
+                return None
+            dates = (scope[0].date, scope[0].date)
+        else:
+            scope, dates = cards.scope(retriever.cards, query)
         text, cited = cards.reply(cards.select(scope, wanted, retriever.topics), wanted, dates, len(scope), lang)
         passages = [card.cited(release=bool(wanted.release)) for card in cited]
         citations = tuple(Citation(n, *passage) for n, passage in enumerate(passages, 1))
@@ -156,9 +191,11 @@ class Assistant:
         # No paper of the topic, or no report of those dates: the digests don't say, and the text says why.
         return Answer(question, text, bool(cited), citations, hits, lang=lang, query=query)
 
-    def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+    def ask(
+        self, question: str, history: list[tuple[str, str]] | None = None, options: Options | None = None
+    ) -> Answer:
         """The whole checked answer at once."""
-        *_, answer = self.stream(question, history)
+        *_, answer = self.stream(question, history, options)
         assert isinstance(answer, Answer)
         return answer
 

@@ -119,8 +119,24 @@ class Retriever:
         low = min((s for _, s in combined), default=0.0)
         return combined + [(row, low - (i + 1) * 1e-6) for i, (row, _) in enumerate(tail)]
 
-    def stages(self, questions: list[str], rerank: bool = True) -> list[Stages]:
-        """Runs every stage for each question; the reranker runs only if there is one and `rerank` is set."""
+    def rows_of(self, doc_id: str) -> set[int]:
+        """The rows of one document's chunks.
+
+        Raises:
+            InputError: no document of that id is in the index.
+        """
+        rows = {row for row, chunk in enumerate(self.index.chunks) if chunk.doc_id == doc_id}
+        if not rows:
+            raise InputError(f"no digest {doc_id!r} in the index; `rag index` lists what it indexed")
+        return rows
+
+    def stages(self, questions: list[str], rerank: bool = True, within: set[int] | None = None) -> list[Stages]:
+        """Runs every stage for each question; the reranker runs only if there is one and `rerank` is set.
+
+        Args:
+            within: Only these rows may answer (a digest the reader chose), besides those a question's words
+                name (`named_rows`).
+        """
         cleaned = [clean_question(q) for q in questions]
         depth = self.config.depth
         vectors = self.embedder.embed_queries(cleaned) if self.config.mode != "keyword" else None
@@ -132,6 +148,8 @@ class Retriever:
         results = []
         for i, question in enumerate(cleaned):
             rows = self.named_rows(question)
+            if within is not None:
+                rows = within & rows if rows is not None and within & rows else within
             # Only some documents may answer: fetch deeper, so that about `depth` of theirs remain.
             deeper = depth if rows is None else depth * -(-len(self.index.chunks) // len(rows))
             dense = self.index.search(vectors[i], deeper) if vectors is not None else []

@@ -64,8 +64,9 @@ class FakeAssistant:
         self.judge = None
         self.calls: list[tuple[str, list]] = []
 
-    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history=None, options=None) -> Iterator[str | Answer]:
         self.calls.append((question, list(history or [])))
+        self.options = options
         if self.error:
             raise self.error
         yield "MOVA 使用 "
@@ -181,21 +182,15 @@ def test_empty_question_is_not_sent():
     assert list(backend.respond("", [], [], 3, False)) == []
 
 
-class SettingsSeen(FakeAssistant):
-    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
-        self.seen = (self.config.passages, self.rerank)
-        yield from super().stream(question, history)
+def test_each_request_passes_its_own_settings_and_the_assistant_keeps_its_own():
+    from rag.answer import Options
 
-
-def test_settings_hold_for_their_request_only():
-    assistant = SettingsSeen(retriever=type("R", (), {"reranker": object()})())
+    assistant = FakeAssistant(retriever=type("R", (), {"reranker": object()})())
     backend = Backend(assistant, Config())
-    list(backend.respond("MOVA?", [], [], 5, True))
-    assert assistant.seen == (5, True)
-    assert (assistant.config.passages, assistant.rerank) == (GenerateConfig().passages, False)  # others' defaults
-    stopped = backend.respond("MOVA?", [], [], 6, True)
-    next(stopped)  # the reader presses Stop mid-answer
-    stopped.close()
+    list(backend.respond("MOVA?", [], [], 5, True, "daily.md"))
+    assert assistant.options == Options(5, True, "daily.md")
+    list(backend.respond("MOVA?", [], [], None, False, None))
+    assert assistant.options == Options(None, False, "")
     assert (assistant.config.passages, assistant.rerank) == (GenerateConfig().passages, False)
 
 
@@ -770,3 +765,49 @@ def test_a_failed_warm_up_is_said_and_questions_still_get_answers(caplog):
     backend.warm_up().join(10)
     assert "could not be loaded ahead" in backend.models_status() and "no such model file" in caplog.text
     assert 'href="#src-0-1"' in run(backend, "MOVA?")[-1][0][-1]["content"]
+
+
+def test_two_requests_with_different_settings_at_once_each_get_their_own(corpus, tmp_path, embedder):
+    import re
+    import threading
+    import time
+
+    from conftest import ScriptedGenerator
+
+    from rag import store
+    from rag.answer import Assistant
+    from rag.build import update_index
+    from rag.config import AnswerConfig, ChunkConfig, IndexConfig
+    from rag.load import load_corpus
+    from rag.search import Retriever
+
+    def slow_reply(messages) -> str:
+        time.sleep(0.3)  # long enough for the other request to run meanwhile
+        return "VidGen 可以生成长达 10 分钟的视频[1]。"
+
+    update_index(tmp_path / "index", load_corpus([corpus])[0], embedder, ChunkConfig(size=200, overlap=0))
+    retriever = Retriever(store.load(tmp_path / "index"), embedder)
+    generator = ScriptedGenerator(slow_reply)
+    assistant = Assistant(retriever, generator, GenerateConfig(), AnswerConfig(similarity=1.01))
+    backend = Backend(assistant, dataclasses.replace(Config(), index=IndexConfig(str(tmp_path / "index"))))
+    question = {"daily-2026-01-05.md": "VidGen 能生成多长的视频？", "weekly-2025-06.txt": "Qwen3-Embedding 得分多少？"}
+    settings = {"daily-2026-01-05.md": 1, "weekly-2025-06.txt": 3}
+    threads = [
+        threading.Thread(target=lambda d=digest, n=n: list(backend.respond(question[d], [], [], n, False, d)))
+        for digest, n in settings.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(generator.prompts) == 2
+    for prompt in generator.prompts:
+        text = prompt[-1]["content"]
+        digest = next(d for d, q in question.items() if q.rstrip("？") in text)
+        sources = re.findall(r"^\[\d+\] ", text, re.M)
+        assert 1 <= len(sources) <= settings[digest], text  # its own number of passages ...
+        if digest == "daily-2026-01-05.md":
+            assert "Qwen3-Embedding" not in text  # ... from its own digest
+        else:
+            assert "VidGen" not in text
+    assert assistant.config == GenerateConfig() and assistant.rerank is False  # nothing shared was changed

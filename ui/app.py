@@ -4,7 +4,6 @@ status and uploads."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import threading
@@ -14,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rag.answer import Options
 from rag.config import Config
 from rag.errors import RagError
 from rag.search import MAX_QUESTION_CHARS
@@ -30,6 +30,7 @@ EXAMPLES = [
     "How much faster is Aster than existing methods for scientific discovery?",
     "What does MOVA generate, and is it open source?",
 ]
+ALL_DIGESTS = "Ask within: all digests · 全部日报"
 # One generation at a time per process: the models are not thread-safe; other requests wait in Gradio's queue.
 MODEL = "model"
 # Requests waiting at once; one more is told the queue is full (an endless queue is a way to exhaust the server).
@@ -71,28 +72,15 @@ class Backend:
         text = self.warmup.status()
         return f'<p class="rag-models">{escape(text)}</p>' if text else ""
 
-    @contextlib.contextmanager
-    def _settings(self, passages: int | None, rerank: bool | None) -> Iterator[None]:
-        """One request's settings on the shared assistant, put back when the request ends (or is stopped): the
-        model's concurrency group runs one request at a time, so no other caller sees them."""
-        assistant = self.assistant
-        saved = assistant.config, assistant.rerank
-        try:
-            self._apply(assistant, passages, rerank)
-            yield
-        finally:
-            assistant.config, assistant.rerank = saved
+    def _options(self, passages: int | None, rerank: bool | None, digest: str | None) -> Options:
+        """One request's settings, passed to the assistant, whose own stay as they are."""
+        if rerank and self.assistant.retriever.reranker is None:
+            from rag.pipeline import make_reranker
 
-    def _apply(self, assistant: Any, passages: int | None, rerank: bool | None) -> None:
-        if passages:
-            assistant.config = dataclasses.replace(assistant.config, passages=int(passages))
-        if rerank is not None:
-            if rerank and assistant.retriever.reranker is None:
-                from rag.pipeline import make_reranker
-
-                # The judge that picks quotes is the configured reranker: one loaded copy serves both.
-                assistant.retriever.reranker = assistant.judge or make_reranker(self.config)
-            assistant.rerank = bool(rerank)
+            # Loaded once, by the first request that asks for it. The judge that picks quotes is the
+            # configured reranker: one loaded copy serves both.
+            self.assistant.retriever.reranker = self.assistant.judge or make_reranker(self.config)
+        return Options(int(passages) if passages else None, None if rerank is None else bool(rerank), digest or "")
 
     def add_user(self, message: str, messages: list[dict]) -> tuple[str, list[dict], str]:
         """Shows the question at once and clears the box; the answer comes from `respond` when its turn comes."""
@@ -103,9 +91,16 @@ class Backend:
         return "", [*messages, {"role": "user", "content": escape(shown)}], message
 
     def respond(
-        self, message: str, messages: list[dict], turns: list[dict], passages: int | None = None, rerank: bool = False
+        self,
+        message: str,
+        messages: list[dict],
+        turns: list[dict],
+        passages: int | None = None,
+        rerank: bool = False,
+        digest: str | None = None,
     ) -> Iterator[tuple[list[dict], str, list[dict], str]]:
         """Streams the answer into the chat, then replaces it by the checked answer and fills the sources panel.
+        `digest`, a document's id, answers from that digest alone.
 
         Yields:
             (chat messages, sources panel HTML, turns, plain text of the answer for the copy button).
@@ -121,15 +116,14 @@ class Backend:
             self.warmup.wait()
         try:
             self._follow_index()
-            with self._settings(passages, rerank):
-                for event in self.assistant.stream(message, history):
-                    if isinstance(event, Answer):
-                        answer = event
-                        break
-                    streamed += event
-                    yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
-                else:
-                    raise RagError("the assistant stopped without an answer; try again")
+            for event in self.assistant.stream(message, history, self._options(passages, rerank, digest)):
+                if isinstance(event, Answer):
+                    answer = event
+                    break
+                streamed += event
+                yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
+            else:
+                raise RagError("the assistant stopped without an answer; try again")
         except RagError as e:
             yield [*messages, _bot(render.message_html(str(e)))], previous, turns, ""
             return
@@ -213,6 +207,12 @@ class Backend:
         """
         retriever = self.assistant.retriever
         return render.digest_dates(retriever.cards), str(retriever.index.path)
+
+    def documents(self) -> list[tuple[str, str]]:
+        """The digests a question can be kept to, newest first, as (label, document id); first, all of them."""
+        dated = {c.doc_id: c.date for c in self.assistant.retriever.index.chunks}
+        newest_first = sorted(dated, key=lambda doc: (dated[doc], doc), reverse=True)
+        return [(ALL_DIGESTS, "")] + [(f"{dated[d] or 'undated'} · {Path(d).name}", d) for d in newest_first]
 
     def digest(self, date: str | None) -> str:
         """One issue of the daily reports in the loaded index: its papers grouped by field."""
@@ -346,8 +346,17 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
                     stop = gr.Button("Stop", scale=1, min_width=70, elem_id="stop")
                 with gr.Row():
-                    copy = gr.Button("Copy answer", size="sm", elem_id="copy")
-                    clear = gr.Button("New chat", size="sm", elem_id="clear")
+                    within = gr.Dropdown(
+                        [(ALL_DIGESTS, "")],
+                        value="",
+                        show_label=False,
+                        container=False,
+                        elem_id="within",
+                        scale=3,
+                        min_width=200,
+                    )
+                    copy = gr.Button("Copy answer", size="sm", elem_id="copy", scale=1)
+                    clear = gr.Button("New chat", size="sm", elem_id="clear", scale=1)
                 gr.Examples(EXAMPLES, inputs=[box], label="Examples · 示例")
                 with gr.Accordion("Settings", open=False):
                     passages = gr.Slider(
@@ -384,27 +393,38 @@ def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, a
         last_plain = gr.Textbox(visible=False)
         shown_index = gr.State("")  # the index generation the digest view shows
 
-        def digests(chosen: str | None, shown: str) -> tuple[Any, Any, str]:
-            """The issue list and the chosen issue, again only when another index generation is loaded."""
+        def digests(chosen: str | None, kept_to: str | None, shown: str) -> tuple[Any, Any, Any, str]:
+            """The issue list, the chosen issue and the digests a question can be kept to, again only when
+            another index generation is loaded."""
             issues, loaded = backend.digest_issues()
             if loaded == shown:
-                return gr.skip(), gr.skip(), shown
+                return gr.skip(), gr.skip(), gr.skip(), shown
             dates = [date for _, date in issues]
             date = chosen if chosen in dates else next(iter(dates), None)
-            return gr.Dropdown(choices=issues, value=date), backend.digest(date), loaded
+            documents = backend.documents()
+            kept = kept_to if kept_to in [d for _, d in documents] else ""
+            return (
+                gr.Dropdown(choices=issues, value=date),
+                backend.digest(date),
+                gr.Dropdown(choices=documents, value=kept),
+                loaded,
+            )
 
         # The digest view follows the loaded index: after an upload, and after a question that switched to an
         # index generation built outside the page.
         # dict[str, Any]: gradio's listeners take keywords of a dozen types, and a dict[str, object] fits none.
         refresh: dict[str, Any] = dict(
-            fn=digests, inputs=[issue, shown_index], outputs=[issue, digest, shown_index], api_visibility="private"
+            fn=digests,
+            inputs=[issue, within, shown_index],
+            outputs=[issue, digest, within, shown_index],
+            api_visibility="private",
         )
         ask_args: dict[str, Any] = dict(
             fn=backend.add_user, inputs=[box, chat], outputs=[box, chat, pending], queue=False
         )
         answer_args: dict[str, Any] = dict(
             fn=backend.respond,
-            inputs=[pending, chat, turns, passages, rerank],
+            inputs=[pending, chat, turns, passages, rerank, within],
             outputs=[chat, sources, turns, last_plain],
             concurrency_limit=1,
             concurrency_id=MODEL,
