@@ -99,6 +99,7 @@ _ASKED_DATE = re.compile(
 # Cards come from daily reports: a question about the weekly goes to retrieval.
 _WEEKLY = re.compile(r"周报|weekly", re.I)
 _MONTH = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_SUFFIXES = ("izations", "ization", "ations", "ation", "izing", "ising", "izes", "ized", "ize", "ing", "ed", "es", "s")
 _DAY = re.compile(r"20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 _DATE_ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 _DATE_ZH = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
@@ -260,9 +261,10 @@ def topic(question: str) -> str:
 class Topics:
     """Finds the papers of a topic among the cards.
 
-    A paper is of the topic when its title, field and contribution share the topic's words (its BM25 score is at
-    least `CUT` of the best paper's), or when its field lists the item of all fields nearest to the topic by the
-    embedder, if that is `NEAR` (a topic asked in the other language: "robotics" and "机器人").
+    A paper is of the topic when its title, field and contribution share the topic's words or their English
+    stems (its BM25 score is at least `CUT` of the best paper's), or when its field lists the item of all fields
+    nearest to the topic by the embedder, if that is `NEAR` (a topic asked in the other language: "robotics" and
+    "机器人").
     """
 
     CUT = 0.5
@@ -273,6 +275,15 @@ class Topics:
         self.keyword = KeywordIndex.build([f"{c.title}\n{c.field}\n{c.contribution}" for c in self.cards])
         self._embed = embed
         self._row = {id(card): row for row, card in enumerate(self.cards)}
+        self._stems: dict[str, list[str]] = {}
+        for term in self.keyword.vocab:
+            self._stems.setdefault(_stem(term), []).append(term)
+
+    def terms(self, topic: str) -> list[str]:
+        """The topic's keyword terms, with the cards' words of the same English stem ("quantizing":
+        "quantization", "quantized")."""
+        terms = tokenize(topic)
+        return terms + [w for t in dict.fromkeys(terms) for w in self._stems.get(_stem(t), []) if w != t]
 
     @cached_property
     def _items(self) -> tuple[list[str], np.ndarray]:
@@ -283,14 +294,14 @@ class Topics:
     def of(self, asked: Asked) -> Asked:
         """`asked` without its topic when no paper shares a word with it and no field item is near: the words
         left were ways of asking ("we get", "so far"), not a topic."""
-        if not asked.topic or any(t in self.keyword.vocab for t in tokenize(asked.topic)):
+        if not asked.topic or any(t in self.keyword.vocab for t in self.terms(asked.topic)):
             return asked
         return asked if self._nearest_item(asked.topic) else replace(asked, topic="")
 
     def match(self, topic: str, cards: Sequence[Card]) -> list[Card]:
         """The `cards` (some of those the index was built from) that are of the topic, in their order."""
         rows = [self._row[id(card)] for card in cards]
-        scores = self.keyword.scores(tokenize(topic))[rows]
+        scores = self.keyword.scores(self.terms(topic))[rows]
         near = self._nearest_item(topic)
         return [
             card
@@ -312,6 +323,16 @@ def select(scope: list[Card], asked: Asked, topics: Topics) -> list[Card]:
     """The cards of `scope` that `asked` is about: of its release, then of its topic."""
     chosen = [c for c in scope if c.release == asked.release] if asked.release else scope
     return topics.match(asked.topic, chosen) if asked.topic and chosen else chosen
+
+
+def _stem(term: str) -> str:
+    """An English word without its inflection or derivation suffix ("quantizing", "quantization": "quantiz");
+    other terms as they are."""
+    if term.isascii() and term.isalpha():
+        for suffix in _SUFFIXES:
+            if term.endswith(suffix) and len(term) - len(suffix) >= 4:
+                return term[: -len(suffix)]
+    return term
 
 
 def field_items(field: str) -> list[str]:

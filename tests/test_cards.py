@@ -194,3 +194,13 @@ def test_a_document_whose_structure_cannot_be_read_is_searched_as_text_with_one_
     assert any(w.startswith("undated.md: paper sections but no day's date") for w in warnings)
     hits = assistant.retriever.search("Loose: Just a Heading", 3)  # still in the index
     assert any(h.chunk.doc_id == "daily-2026-01-07.md" for h in hits)
+
+
+def test_a_topic_matches_the_english_stems_of_the_papers_words(embedder):
+    def card(title: str, field: str) -> cards.Card:
+        return cards.Card(title, "d.md", "2026-01-05", "", field, "", Chunk(title, "d.md", 0, 1, "x", "t"))
+
+    made = [card("TinyQ: Post-Training Quantization of LLMs", "LLM 量化"), card("ChatLM: Dialog LLMs", "对话")]
+    topics = cards.Topics(made, embedder.embed_queries)
+    assert [c.title for c in topics.match("quantizing llms", made)] == ["TinyQ: Post-Training Quantization of LLMs"]
+    assert cards.Topics(made, embedder.embed_queries).terms("quantizing") == ["quantizing", "quantization"]
