@@ -282,8 +282,8 @@ class Topics:
     def terms(self, topic: str) -> list[str]:
         """The topic's keyword terms, with the cards' words of the same English stem ("quantizing":
         "quantization", "quantized")."""
-        terms = tokenize(topic)
-        return terms + [w for t in dict.fromkeys(terms) for w in self._stems.get(_stem(t), []) if w != t]
+        terms = dict.fromkeys(tokenize(topic))
+        return list(terms | dict.fromkeys(w for t in terms for w in self._stems.get(_stem(t), [])))
 
     @cached_property
     def _items(self) -> tuple[list[str], np.ndarray]:
