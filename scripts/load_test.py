@@ -80,9 +80,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_server(port: int, log: IO[bytes], verbose: bool = False) -> subprocess.Popen[bytes]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", RAG_INDEX__DIR=str(INDEX))
-    command = [str(RAG), "serve", "--host", HOST, "--port", str(port)]
+    command = [str(RAG), *(["--verbose"] if verbose else []), "serve", "--host", HOST, "--port", str(port)]
     # A session of its own, so stopping it also stops anything it started.
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
 

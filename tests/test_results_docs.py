@@ -97,3 +97,14 @@ def test_the_digest_questions_tables_are_rendered_from_their_json():
     assert module.expected({"route": "count", "topic": "robotics", "digest": ""}) == ""
     assert module.expected({"route": "summary", "topic": "", "digest": "weekly"}) == ""
     assert module.expected({"route": "count", "count": 34}) == "count"  # the held-out set's labels
+
+
+def test_the_first_answer_table_is_rendered_from_its_json():
+    spec = importlib.util.spec_from_file_location("first_answer", REPO / "scripts" / "first_answer.py")
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))  # it reuses answer_report's and load_test's helpers
+    spec.loader.exec_module(module)
+    report = json.loads((REPO / "docs" / "results" / "first-answer.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "first-answer.md").read_text(encoding="utf-8") == module.render(report)

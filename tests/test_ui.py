@@ -22,6 +22,7 @@ from rag.store import load
 from rag.types import Answer, Chunk, Citation, Hit
 from ui import render, uploads
 from ui.app import Backend, auth_from_env, build_app
+from ui.warm import QUESTION
 
 MOVA = (
     "MOVA 是一个开源多模态模型，利用 32B 参数的混合专家（MoE）架构，实现音画同步的联合生成。"
@@ -752,7 +753,7 @@ def test_serve_warms_the_models_in_the_background_and_a_question_waits_for_them(
     assert assistant.calls == [] and steps == []  # the question waits while the models load
     generator.ready.set()
     waiting.join(10)
-    assert assistant.calls == [("MOVA?", [])] and 'href="#src-0-1"' in steps[-1][0][-1]["content"]
+    assert assistant.calls == [(QUESTION, []), ("MOVA?", [])] and 'href="#src-0-1"' in steps[-1][0][-1]["content"]
     assert not backend.warmup.warming and "Models ready" in backend.models_status()
     assert embedder.queries == [["warm-up"]] and embedder.calls == [] and generator.calls == [2]  # 2 tokens
 

@@ -12,6 +12,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 QUERY = "warm-up"
+QUESTION = "检索增强生成的最新进展是什么？"
 TOKENS = 2  # generating a token or two loads the model and runs it once: what the first answer would pay
 STATUS = {
     "warming": "⏳ Loading the models… the first answer waits for them. 正在加载模型，第一个回答需要等待。",
@@ -22,7 +23,8 @@ STATUS = {
 
 def warm(assistant: Any) -> dict[str, float]:
     """Runs each model the assistant holds once: the embedder on a short query, the generator for a token or
-    two, the reranker(s) on one passage. Returns the seconds each took, by name; a model it lacks is skipped."""
+    two, the reranker(s) on one passage; then answers one question. Returns the seconds each took, by name; a
+    model it lacks is skipped."""
     retriever = getattr(assistant, "retriever", None)
     steps: dict[str, Callable[[], object]] = {}
     embedder = getattr(retriever, "embedder", None)
@@ -36,6 +38,10 @@ def warm(assistant: Any) -> dict[str, float]:
     rerankers = {id(r): r for r in judges if r is not None}
     for i, reranker in enumerate(rerankers.values()):
         steps[f"reranker{i or ''}"] = functools.partial(reranker.score, QUERY, [QUERY])
+    # Then a whole answer, for what loads on first use besides the models: the Chinese word list, the paper
+    # cards, the answer checks.
+    if hasattr(assistant, "ask"):
+        steps["answer"] = functools.partial(assistant.ask, QUESTION)
     took = {}
     for name, step in steps.items():
         started = time.perf_counter()
