@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Options
+from rag.answer import Assistant, Options
 from rag.config import Config
 from rag.errors import RagError
 from rag.search import MAX_QUESTION_CHARS
@@ -46,9 +46,15 @@ UPLOADS_OFF = (
 class Backend:
     """The handlers behind the page; one per process, shared by every session."""
 
-    def __init__(self, assistant: Any, config: Config, uploads_dir: Path | None = None, allow_uploads: bool = False):
-        self._assistant = assistant if hasattr(assistant, "stream") else None
-        self._factory: Callable[[], Any] | None = None if self._assistant is not None else assistant
+    def __init__(
+        self,
+        assistant: Assistant | Callable[[], Assistant],
+        config: Config,
+        uploads_dir: Path | None = None,
+        allow_uploads: bool = False,
+    ):
+        self._assistant = None if callable(assistant) else assistant
+        self._factory = assistant if callable(assistant) else None
         self.config = config
         self.uploads_dir = uploads_dir or uploads.default_dir(config)
         self.allow_uploads = allow_uploads
@@ -56,7 +62,7 @@ class Backend:
         self.warmup = Warmup()
 
     @property
-    def assistant(self) -> Any:
+    def assistant(self) -> Assistant:
         with self._lock:
             if self._assistant is None:
                 assert self._factory is not None
@@ -298,7 +304,12 @@ def _bot(content: str) -> dict:
     return {"role": "assistant", "content": content}
 
 
-def build_app(assistant: Any, config: Config, uploads_dir: Path | None = None, allow_uploads: bool = False) -> Any:
+def build_app(
+    assistant: Assistant | Callable[[], Assistant],
+    config: Config,
+    uploads_dir: Path | None = None,
+    allow_uploads: bool = False,
+) -> Any:
     """Builds the page (not launched) around an assistant, or a function that opens one on first use.
 
     Args:
@@ -521,7 +532,7 @@ def serve(
     port: int = 7860,
     mcp: bool = False,
     block: bool = True,
-    assistant: Any = None,
+    assistant: Assistant | None = None,
     uploads: bool | None = None,
 ) -> Any:
     """Opens the index and serves the page; the models load on a background thread meanwhile (a question asked

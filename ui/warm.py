@@ -7,7 +7,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+
+from rag.answer import Assistant
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ STATUS = {
 }
 
 
-def warm(assistant: Any) -> dict[str, float]:
+def warm(assistant: Assistant) -> dict[str, float]:
     """Runs each model the assistant holds once: the embedder on a short query, the generator for a token or
     two, the reranker(s) on one passage; then answers one question. Returns the seconds each took, by name; a
     model it lacks is skipped."""
@@ -63,7 +64,7 @@ class Warmup:
     def warming(self) -> bool:
         return not self._done.is_set()
 
-    def start(self, open_assistant: Callable[[], Any]) -> threading.Thread:
+    def start(self, open_assistant: Callable[[], Assistant]) -> threading.Thread:
         """Warms the models of the assistant `open_assistant` returns, on a daemon thread; returns the thread."""
         self._done.clear()
         self.state = "warming"
@@ -79,7 +80,7 @@ class Warmup:
         """The page's line about the models: loading, ready, or not loaded ahead; "" when no warm-up ran."""
         return STATUS.get(self.state, "")
 
-    def _run(self, open_assistant: Callable[[], Any]) -> None:
+    def _run(self, open_assistant: Callable[[], Assistant]) -> None:
         started = time.perf_counter()
         try:
             took = warm(open_assistant())
