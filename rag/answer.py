@@ -38,6 +38,16 @@ class Options:
     digest: str = ""  # a document's id: answer from it alone
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """What `Assistant.retrieve` found: the final hits, the best dense similarity (how close the nearest passage
+    is), and the question's embedding (to score sentences against it)."""
+
+    hits: list[Hit]
+    similarity: float
+    vector: np.ndarray
+
+
 class Assistant:
     """Retrieves, generates and checks citations; `stream` feeds a chat page, `ask` a script.
 
@@ -68,8 +78,8 @@ class Assistant:
     def policy(self) -> Policy:
         return Policy(self.answer_config)
 
-    def retrieve(self, question: str, options: Options | None = None) -> tuple[list[Hit], float, np.ndarray]:
-        """Returns the final hits, the best dense similarity and the question's embedding."""
+    def retrieve(self, question: str, options: Options | None = None) -> Retrieval:
+        """The final hits of a question, with what the answer checks need of its search."""
         options = options or Options()
         rerank = self.rerank if options.rerank is None else options.rerank
         within = self.retriever.rows_of(options.digest) if options.digest else None
@@ -79,7 +89,7 @@ class Assistant:
         hits = self.retriever.hits(stages.final(), wanted)
         similarity = stages.dense[0][1] if stages.dense else 0.0
         vector = stages.vector if stages.vector is not None else self.retriever.embedder.embed_queries([question])[0]
-        return hits, similarity, vector
+        return Retrieval(hits, similarity, vector)
 
     def relevance(self, asked: np.ndarray) -> Relevance:
         """Scores sentences by the embedder's cosine to the question's embedding `asked`, as the model reads them."""
@@ -138,7 +148,8 @@ class Assistant:
             yield about_reports.text
             yield about_reports
             return
-        hits, similarity, asked = self.retrieve(query, options)
+        found = self.retrieve(query, options)
+        hits, similarity, asked = found.hits, found.similarity, found.vector
         listing = asks_for_list(query)
         top = one_per_paper(hits, config.list_passages) if listing else hits[: config.passages]
         checks = self.policy  # built once: read for every streamed piece

@@ -72,7 +72,8 @@ def main() -> None:
     for path in args.qa:
         for q in read_questions(path):
             recorder.last = None
-            hits, similarity, _ = assistant.retrieve(q.question)
+            found = assistant.retrieve(q.question)
+            hits, similarity = found.hits, found.similarity
             assistant.ask(q.question)
             if recorder.last is None:  # declined before generating
                 continue

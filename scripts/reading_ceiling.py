@@ -101,7 +101,8 @@ def main() -> int:
         tokens: dict[str, list[int]] = {key: [] for key in found}
         for i, q in enumerate(questions, 1):
             print(f"\r{name}: {i}/{len(questions)}", end="", file=sys.stderr, flush=True)
-            hits, _, asked = assistant.retrieve(q.question)
+            found = assistant.retrieve(q.question)
+            hits, asked = found.hits, found.vector
             listing = asks_for_list(q.question)
             top = hits[: default.passages]  # lists read more passages: counted as ordinary questions here
             relevance = assistant.relevance(asked)
