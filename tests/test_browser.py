@@ -22,6 +22,7 @@ UPLOAD = (
     "## 📄 ZebraLM: A Striped Language Model\n\n- **链接**: https://example.org/papers/zebralm\n\n"
     "ZebraLM is a 7B-parameter language model that scores 88.4 on the ZooBench benchmark.\n"
     "ZebraLM 是一个 70 亿参数的语言模型，在 ZooBench 基准上得分 88.4。\n"
+    "*   **训练数据**：<b>1T tokens</b> of zebra text.\n"
 )
 # Playwright must drive the system's chromium, never fetch a browser of its own.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -201,6 +202,10 @@ def test_chat_page_answers_cites_and_indexes_uploads(page, tmp_path: Path):
     answer = ask(page, "What does ZebraLM score on ZooBench?")
     assert answer
     assert "uploads/zebra-2026-03-01.md" in page.inner_text("#sources")  # the new digest is searched
+    passage = page.locator("#sources .rag-text").filter(has_text="ZooBench").first
+    assert passage.locator("b", has_text="训练数据").count() == 1  # its **bold** is shown bold
+    shown = passage.inner_text()
+    assert "• " in shown and "<b>1T tokens</b>" in shown  # a list mark as a bullet; a tag it wrote, as text
 
 
 @pytest.mark.slow

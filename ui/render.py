@@ -129,6 +129,20 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_BULLET = re.compile(r"^(\s*)[*+-](\s+)", re.M)
+_HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.M)
+
+
+def markdown(html: str) -> str:
+    """The Markdown a digest writes, shown as it reads, in HTML that is already escaped (`highlight`): **bold**,
+    "#" headings in bold, "*" and "-" list marks as bullets. Nothing else is read: a tag the digest wrote stays
+    escaped text, and a link stays text."""
+    html = _HEADING.sub(r"<b>\1</b>", html)
+    html = _BULLET.sub(r"\1•\2", html)
+    return _BOLD.sub(r"<b>\1</b>", html)
+
+
 def _safe_link(link: str) -> str:
     return link if link.startswith(("https://", "http://")) else ""
 
@@ -166,7 +180,7 @@ def passage_html(
     elif link:
         host = escape(urllib.parse.urlsplit(link).hostname or "")
         title_html += " " + external_link(link, f"{words['open']} ↗ {host}")
-    body = highlight(c.text, [(x.start, x.end) for x in citations or []])
+    body = markdown(highlight(c.text, [(x.start, x.end) for x in citations or []]))
     ident = f' id="{anchor(turn, n)}"' if n else ""
     return (
         f'<details class="rag-passage"{ident}{" open" if open_ else ""}>'
