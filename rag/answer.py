@@ -198,9 +198,8 @@ class Assistant:
         text, cited = cards.reply(cards.select(scope, wanted, retriever.topics), wanted, dates, len(scope), lang)
         passages = [card.cited(release=bool(wanted.release)) for card in cited]
         citations = tuple(Citation(n, *passage) for n, passage in enumerate(passages, 1))
-        hits = tuple(Hit(n, 1.0, chunk) for n, (chunk, _, _) in enumerate(passages, 1))
         # No paper of the topic, or no report of those dates: the digests don't say, and the text says why.
-        return Answer(question, text, bool(cited), citations, hits, lang=lang, query=query)
+        return Answer(question, text, bool(cited), citations, (), lang=lang, query=query)  # nothing was searched
 
     def ask(
         self, question: str, history: list[tuple[str, str]] | None = None, options: Options | None = None

@@ -820,3 +820,10 @@ def test_passages_show_their_markdown_escaped_with_the_marks_kept():
     assert html.startswith("<b>3. 使用指南</b>\n•   <b>输入</b>：&lt;b&gt;<mark>文本</mark>&lt;/b&gt;\n")
     assert "\n• 第二项 <b>加粗</b>" in html
     assert "2*3*4" in html and "[链接](http://x.org)" in html and "<a " not in html
+
+
+def test_a_passage_cited_without_a_search_shows_no_score():
+    answer = dataclasses.replace(mova_answer(), passages=())  # a paper card's citation: nothing was searched
+    html = render.sources_html(answer, 0)
+    assert 'id="src-0-1"' in html and "rag-score" not in html
+    assert "rag-score" in render.sources_html(mova_answer(), 0)

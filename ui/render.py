@@ -157,15 +157,23 @@ def external_link(link: str, label_html: str, cls: str = "") -> str:
 
 
 def passage_html(
-    hit: Hit, n: int | None, turn: int, lang: str, citations: list[Citation] | None = None, open_: bool = True
+    hit: Hit,
+    n: int | None,
+    turn: int,
+    lang: str,
+    citations: list[Citation] | None = None,
+    open_: bool = True,
+    scored: bool = True,
 ) -> str:
-    """One passage card: number, document, date, paper title, link, score, then the text with its marks."""
+    """One passage card: number, document, date, paper title, link, score (when `scored`: found by a search),
+    then the text with its marks."""
     words = _WORDS.get(lang, _WORDS["en"])
     c = hit.chunk
     meta = [f"<b>[{n}]</b>" if n else "", f'<span class="rag-doc">{escape(c.doc_id)}</span>']
     if c.date:
         meta.append(f"<span>{escape(c.date)}</span>")
-    meta.append(f'<span class="rag-score">{words["score"]} {hit.score:.3f}</span>')
+    if scored:
+        meta.append(f'<span class="rag-score">{words["score"]} {hit.score:.3f}</span>')
     uploaded = is_upload(c.doc_id)
     if uploaded:
         meta.append(f'<span class="rag-uploaded">⚠ {words["uploaded"]}</span>')
@@ -225,8 +233,8 @@ def sources_html(answer: Answer, turn: int) -> str:
     hits = dict(enumerate(answer.passages, 1))
     parts.append(f"<h4>{words['cited']}</h4>")
     for n, citations in sorted(cited.items()):
-        hit = hits.get(n) or Hit(n, 0.0, citations[0].chunk)
-        parts.append(passage_html(hit, n, turn, answer.lang, citations))
+        hit = hits.get(n) or Hit(n, 0.0, citations[0].chunk)  # cited without a search: a paper card
+        parts.append(passage_html(hit, n, turn, answer.lang, citations, scored=n in hits))
     if answer.unsupported:
         items = "".join(f"<li>{escape(s)}</li>" for s in answer.unsupported)
         parts.append(f'<div class="rag-unsupported">{words["unsupported"]}<ul>{items}</ul></div>')
