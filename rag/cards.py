@@ -264,11 +264,12 @@ class Topics:
     A paper is of the topic when its title, field and contribution share the topic's words or their English
     stems (its BM25 score is at least `CUT` of the best paper's), or when its field lists the item of all fields
     nearest to the topic by the embedder, if that is `NEAR` (a topic asked in the other language: "robotics" and
-    "机器人").
+    "机器人"), or when its area (`Card.area`) is the one clearly nearest to the topic.
     """
 
     CUT = 0.5
     NEAR = 0.9
+    AREA_NEAR, AREA_MARGIN = 0.85, 0.03
 
     def __init__(self, cards: Sequence[Card], embed: Callable[[list[str]], np.ndarray]):
         self.cards = list(cards)
@@ -302,12 +303,29 @@ class Topics:
         """The `cards` (some of those the index was built from) that are of the topic, in their order."""
         rows = [self._row[id(card)] for card in cards]
         scores = self.keyword.scores(self.terms(topic))[rows]
-        near = self._nearest_item(topic)
+        near, area = self._nearest_item(topic), self._nearest_area(topic)
         return [
             card
             for card, score in zip(cards, scores, strict=True)
-            if (score > 0 and score >= self.CUT * scores.max()) or near in field_items(card.field)
+            if (score > 0 and score >= self.CUT * scores.max()) or near in field_items(card.field) or card.area == area
         ]
+
+    @cached_property
+    def _areas(self) -> tuple[list[str], np.ndarray]:
+        """The fields' first items ("机器人", "视频生成"), by which a summary groups papers, and their embeddings."""
+        areas = sorted({card.area for card in self.cards if card.area})
+        return areas, self._embed(areas) if areas else np.zeros((0, 0))
+
+    def _nearest_area(self, topic: str) -> str | None:
+        """The area clearly nearest to the topic by the embedder: at least `AREA_NEAR`, and `AREA_MARGIN` nearer
+        than the next one (fine-grained areas, "机器人学" and "机器人控制", are then none)."""
+        areas, vectors = self._areas
+        if len(areas) < 2:
+            return None
+        similarity = vectors @ self._embed([topic])[0]
+        second, best = np.argsort(similarity)[-2:]
+        near = similarity[best] >= self.AREA_NEAR and similarity[best] - similarity[second] >= self.AREA_MARGIN
+        return areas[best] if near else None
 
     def _nearest_item(self, topic: str) -> str | None:
         """The field item nearest to the topic by the embedder, if it is `NEAR`."""
