@@ -475,7 +475,7 @@ def reply(cards: list[Card], asked: Asked, dates: tuple[str, str], total: int, l
     if zh:
         lead = f"{when} 的日报中{which}的论文有 {n} 篇" if which else f"{when} 的日报共介绍了 {n} 篇论文"
     else:
-        lead = f"The {reports} {when} {'covers' if first == last else 'cover'} {n} papers{which}"
+        lead = f"The {reports} {when} {'covers' if first == last else 'cover'} {n} paper{'' if n == 1 else 's'}{which}"
     if asked.kind != "summary":
         return "\n".join([lead + ("：" if zh else ":")] + [f"- {c.title} [{n}]" for n, c in enumerate(cards, 1)]), cards
     groups: dict[str, list[Card]] = {}

@@ -125,7 +125,7 @@ def test_the_paper_count_of_a_report_is_exact_and_this_issue_is_the_newest(bot):
     assert named.text.startswith(f"2026-02-10 的日报共介绍了 {shipped} 篇论文"), named.text[:80]
     assert len({c.chunk.section for c in named.citations}) == len(named.citations) == shipped
     newest = bot.ask("How many papers are in the latest daily report?")
-    assert newest.text.startswith("The daily report of 2026-03-01 covers 1 papers"), newest.text[:80]
+    assert newest.text.startswith("The daily report of 2026-03-01 covers 1 paper:"), newest.text[:80]
 
 
 def test_a_topic_asked_in_english_finds_papers_whose_field_is_in_chinese(bot):

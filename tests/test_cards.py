@@ -135,7 +135,7 @@ def test_a_topic_names_its_papers_in_either_language_and_none_is_said_so(corpus,
     assert not none.answerable and not none.citations
     assert none.text == "2026-01-06 的日报共 1 篇论文，其中没有与“视频生成”相关的论文（按标题、领域和核心贡献）。"
     words = assistant.ask("How many papers did we get today, so far?")  # words no paper knows: no topic
-    assert words.text.startswith("The daily report of 2026-01-06 covers 1 papers:")
+    assert words.text.startswith("The daily report of 2026-01-06 covers 1 paper:")
     missing = assistant.ask("How many papers were in the 2026-03-01 report?")
     assert not missing.answerable and missing.text == "The index holds no daily report of 2026-03-01."
 

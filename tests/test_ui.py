@@ -820,6 +820,7 @@ def test_passages_show_their_markdown_escaped_with_the_marks_kept():
     assert html.startswith("<b>3. 使用指南</b>\n•   <b>输入</b>：&lt;b&gt;<mark>文本</mark>&lt;/b&gt;\n")
     assert "\n• 第二项 <b>加粗</b>" in html
     assert "2*3*4" in html and "[链接](http://x.org)" in html and "<a " not in html
+    assert render.markdown(render.highlight("*   代码已开源", [(0, 5)])) == "<mark>•   代</mark>码已开源"
 
 
 def test_a_passage_cited_without_a_search_shows_no_score():
