@@ -184,19 +184,11 @@ class Assistant:
             digest: A document's id: the question is about its papers alone, whatever dates it names.
         """
         retriever = self.retriever
-        wanted = cards.asked(query, retriever.paper_names) if retriever.cards else None
-        if wanted is None:
+        found = cards.find(query, retriever.cards, retriever.topics, retriever.paper_names, digest)
+        if found is None:
             return None
-        wanted = retriever.topics.of(wanted)
-        if digest:
-            scope = [c for c in retriever.cards if c.doc_id == digest]
-            if not scope:  # not a daily report: its text answers
-                return None
-            dates = (scope[0].date, scope[0].date)
-        else:
-            scope, dates = cards.scope(retriever.cards, query)
-        text, cited = cards.reply(cards.select(scope, wanted, retriever.topics), wanted, dates, len(scope), lang)
-        passages = [card.cited(release=bool(wanted.release)) for card in cited]
+        text, cited = cards.reply(found.papers, found.asked, found.dates, len(found.scope), lang)
+        passages = [card.cited(release=bool(found.asked.release)) for card in cited]
         citations = tuple(Citation(n, *passage) for n, passage in enumerate(passages, 1))
         # No paper of the topic, or no report of those dates: the digests don't say, and the text says why.
         return Answer(question, text, bool(cited), citations, (), lang=lang, query=query)  # nothing was searched

@@ -2,12 +2,15 @@
 report as a whole ("这期日报一共介绍了多少篇论文？", "summarize today's report") answered from them.
 
 A card is built from the chunks of one paper section (`Chunk.section`, the `## 📄` title): its link, date, field
-(应用领域) and one-line contribution (一句话核心贡献). No model is involved, so a count is exact. Questions
-about a topic inside a report ("how many robotics papers") are not answered here: they go to retrieval.
+(应用领域), one-line contribution (一句话核心贡献) and what it says of its code and weights. No model reads
+them, so a count is exact. `find` reads what a question asks (how many, which, what about; of which dates and
+topic), `reply` answers it with one cited line per paper. Choosing a topic's papers (`Topics`) is the weak part:
+docs/decisions/0010.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -91,19 +94,19 @@ _REPORT_EN = set(
     "past since between days day from through until titles title we our us get got so far provide brief briefly "
     "main themes theme trends trend published appeared featured included came out were been have has had".split()
 )
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_MONTH = {m: i for i, m in enumerate(_MONTHS.split("|"), 1)}
 _ASKED_DATE = re.compile(
-    r"\b20\d\d-\d\d-\d\d\b|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|份)?|"
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}\b)?|\d+",
+    rf"\b20\d\d-\d\d-\d\d\b|\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*[日号]|份)?|\b(?:{_MONTHS})[a-z]*\.?(?:\s+\d{{1,2}}\b)?|\d+",
     re.I,
 )
 # Cards come from daily reports: a question about the weekly goes to retrieval.
 _WEEKLY = re.compile(r"周报|weekly", re.I)
-_MONTH = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 _SUFFIXES = ("izations", "ization", "ations", "ation", "izing", "ising", "izes", "ized", "ize", "ing", "ed", "es", "s")
 _DAY = re.compile(r"20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 _DATE_ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 _DATE_ZH = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
-_DATE_EN = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b", re.I)
+_DATE_EN = re.compile(rf"\b({_MONTHS})[a-z]*\.?\s+(\d{{1,2}})\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,8 @@ class Topics:
         self.cards = list(cards)
         self.keyword = KeywordIndex.build([f"{c.title}\n{c.field}\n{c.contribution}" for c in self.cards])
         self._embed = embed
+        # A question's topic is compared with the field items and with the areas: embedded once.
+        self._vector = functools.lru_cache(maxsize=64)(lambda topic: embed([topic])[0])
         self._row = {id(card): row for row, card in enumerate(self.cards)}
         self._stems: dict[str, list[str]] = {}
         for term in self.keyword.vocab:
@@ -289,8 +294,16 @@ class Topics:
     @cached_property
     def _items(self) -> tuple[list[str], np.ndarray]:
         """The items of all fields ("人形机器人控制", "Video Generation"), and their embeddings."""
-        items = sorted({item for card in self.cards for item in field_items(card.field)})
-        return items, self._embed(items) if items else np.zeros((0, 0))
+        return self._embedded({item for card in self.cards for item in field_items(card.field)})
+
+    @cached_property
+    def _areas(self) -> tuple[list[str], np.ndarray]:
+        """The fields' first items ("机器人", "视频生成"), by which a summary groups papers, and their embeddings."""
+        return self._embedded({card.area for card in self.cards if card.area})
+
+    def _embedded(self, names: set[str]) -> tuple[list[str], np.ndarray]:
+        ordered = sorted(names)
+        return ordered, self._embed(ordered) if ordered else np.zeros((0, 0))
 
     def of(self, asked: Asked) -> Asked:
         """`asked` without its topic when no paper shares a word with it and no field item is near: the words
@@ -310,19 +323,13 @@ class Topics:
             if (score > 0 and score >= self.CUT * scores.max()) or near in field_items(card.field) or card.area == area
         ]
 
-    @cached_property
-    def _areas(self) -> tuple[list[str], np.ndarray]:
-        """The fields' first items ("机器人", "视频生成"), by which a summary groups papers, and their embeddings."""
-        areas = sorted({card.area for card in self.cards if card.area})
-        return areas, self._embed(areas) if areas else np.zeros((0, 0))
-
     def _nearest_area(self, topic: str) -> str | None:
         """The area clearly nearest to the topic by the embedder: at least `AREA_NEAR`, and `AREA_MARGIN` nearer
         than the next one (fine-grained areas, "机器人学" and "机器人控制", are then none)."""
         areas, vectors = self._areas
         if len(areas) < 2:
             return None
-        similarity = vectors @ self._embed([topic])[0]
+        similarity = vectors @ self._vector(topic)
         second, best = np.argsort(similarity)[-2:]
         near = similarity[best] >= self.AREA_NEAR and similarity[best] - similarity[second] >= self.AREA_MARGIN
         return areas[best] if near else None
@@ -332,7 +339,7 @@ class Topics:
         items, vectors = self._items
         if not items:
             return None
-        similarity = vectors @ self._embed([topic])[0]
+        similarity = vectors @ self._vector(topic)
         best = int(np.argmax(similarity))
         return items[best] if similarity[best] >= self.NEAR else None
 
@@ -372,9 +379,7 @@ _RELATIVE = (  # (pattern, what it means relative to the newest report's date)
     (re.compile(r"(?:past|last) (?:seven days|week)|(?:最近|过去|近)一周|(?:最近|过去|近)一个?星期", re.I), "days", 7),
 )
 _MONTH_ALONE = re.compile(
-    r"(?<![\d-])(\d{1,2})\s*月份?(?!\s*\d)|\b(?:in|during|for|of)\s+"
-    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?!\s*\d)\b",
-    re.I,
+    rf"(?<![\d-])(\d{{1,2}})\s*月份?(?!\s*\d)|\b(?:in|during|for|of)\s+({_MONTHS})[a-z]*\.?(?!\s*\d)\b", re.I
 )
 
 
@@ -431,14 +436,45 @@ def _month(year: int, month: int) -> tuple[str, str]:
     return first.isoformat(), last.isoformat()
 
 
-def scope(cards: list[Card], question: str) -> tuple[list[Card], tuple[str, str]]:
+def scope(cards: list[Card], question: str, digest: str = "") -> tuple[list[Card], tuple[str, str]]:
     """The cards of the daily reports a question means, and its dates (first, last): those it names, else the
-    newest report's."""
+    newest report's; or, given a `digest` (a document's id), that report's, whatever dates the question names."""
+    if digest:
+        chosen = [c for c in cards if c.doc_id == digest]
+        return chosen, (chosen[0].date, chosen[0].date) if chosen else ("", "")
     dates = sorted({c.date for c in cards if c.date})
     if not dates:
         return [], ("", "")
     first, last = asked_range(question, dates[-1])
     return [c for c in cards if first <= c.date <= last], (first, last)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a question about the daily reports asks (`asked`, its topic dropped when it was none), the reports
+    it means (`scope`, of `dates`), and the papers of those that it is about (`papers`)."""
+
+    asked: Asked
+    scope: list[Card]
+    dates: tuple[str, str]
+    papers: list[Card]
+
+
+def find(question: str, cards: list[Card], topics: Topics, names: set[str], digest: str = "") -> Found | None:
+    """The papers a question about the daily reports as a whole is about, or None for any other question, and
+    for a `digest` that is no daily report (its text answers).
+
+    Args:
+        topics: `Topics` of the cards; names: their `paper_names`.
+    """
+    wanted = asked(question, names) if cards else None
+    if wanted is None:
+        return None
+    wanted = topics.of(wanted)
+    chosen, dates = scope(cards, question, digest)
+    if digest and not chosen:
+        return None
+    return Found(wanted, chosen, dates, select(chosen, wanted, topics))
 
 
 _RELEASE_SAID = {

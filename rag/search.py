@@ -148,8 +148,8 @@ class Retriever:
         results = []
         for i, question in enumerate(cleaned):
             rows = self.named_rows(question)
-            if within is not None:
-                rows = within & rows if rows is not None and within & rows else within
+            if within is not None:  # the chosen digest, narrowed to the kind the question names if that leaves any
+                rows = (within & rows if rows is not None else None) or within
             # Only some documents may answer: fetch deeper, so that about `depth` of theirs remain.
             deeper = depth if rows is None else depth * -(-len(self.index.chunks) // len(rows))
             dense = self.index.search(vectors[i], deeper) if vectors is not None else []

@@ -40,10 +40,10 @@ def rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (DIGEST / name).read_text(encoding="utf-8").splitlines() if line]
 
 
-def whole_report(question: str, topics: cards.Topics, names: set[str]) -> str:
+def whole_report(question: str, made: list[cards.Card], topics: cards.Topics, names: set[str]) -> str:
     """ "count" or "summary" when the question is about a whole daily report, else ""."""
-    asked = cards.asked(question, names)
-    asked = asked and topics.of(asked)
+    found = cards.find(question, made, topics, names)
+    asked = found.asked if found else None
     return asked.kind if asked and not asked.topic and asked.kind in ("count", "summary") else ""
 
 
@@ -59,18 +59,15 @@ def routing(questions: list[dict], topics: cards.Topics, names: set[str]) -> dic
     for row in questions:
         want = expected(row)
         figures[want or "other"]["n"] += 1
-        figures[want or "other"]["right"] += whole_report(row["question"], topics, names) == want
+        figures[want or "other"]["right"] += whole_report(row["question"], topics.cards, topics, names) == want
     right = sum(f["right"] for f in figures.values())
     return {"n": len(questions), "right": right, "ci": list(wilson(right, len(questions))), **figures}
 
 
 def named(question: str, made: list[cards.Card], topics: cards.Topics, names: set[str]) -> set[str] | None:
     """The titles the cards answer with, or None when the question is not routed to them."""
-    asked = cards.asked(question, names)
-    if asked is None:
-        return None
-    scope, _ = cards.scope(made, question)
-    return {c.title for c in cards.select(scope, topics.of(asked), topics)}
+    found = cards.find(question, made, topics, names)
+    return None if found is None else {c.title for c in found.papers}
 
 
 def papers(questions: list[dict], answer) -> dict:

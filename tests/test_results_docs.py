@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _report():
-    spec = importlib.util.spec_from_file_location("answer_report", REPO / "scripts" / "answer_report.py")
+def _script(name: str):
+    """scripts/NAME.py as a module; scripts/ is on sys.path, as when it runs (some reuse each other's helpers)."""
+    if str(REPO / "scripts") not in sys.path:
+        sys.path.insert(0, str(REPO / "scripts"))
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_answer_tables_are_rendered_from_the_json():
-    report = _report()
+    report = _script("answer_report")
     results = json.loads((REPO / "docs" / "results" / "answers.json").read_text(encoding="utf-8"))
     table = report.render(results, report.load_before())
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -28,7 +32,7 @@ def test_answer_tables_are_rendered_from_the_json():
 
 
 def test_a_measuring_run_writes_the_json_and_the_tables(tmp_path, monkeypatch):
-    report = _report()
+    report = _script("answer_report")
     measured = json.loads((REPO / "docs" / "results" / "answers.json").read_text(encoding="utf-8"))["sets"]
     monkeypatch.setattr(report, "measure", lambda name, path, ablate: measured[name])  # no model run here
     monkeypatch.setattr(report, "RESULTS", tmp_path)
@@ -45,12 +49,7 @@ def test_a_measuring_run_writes_the_json_and_the_tables(tmp_path, monkeypatch):
 
 
 def test_answerability_auc_counts_pairs_ordered_right_and_ties_half():
-    spec = importlib.util.spec_from_file_location("answerability", REPO / "scripts" / "answerability.py")
-    module = importlib.util.module_from_spec(spec)
-    import sys
-
-    sys.path.insert(0, str(REPO / "scripts"))  # it reuses scripts/sweep.py's memo reader
-    spec.loader.exec_module(module)
+    module = _script("answerability")
     assert module.auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
     assert module.auc([0.1, 0.9], [True, False]) == 0.0
     assert module.auc([0.5, 0.5], [True, False]) == 0.5
@@ -58,9 +57,7 @@ def test_answerability_auc_counts_pairs_ordered_right_and_ties_half():
 
 
 def test_the_readme_sentence_on_the_injection_detector_is_rendered_from_its_json():
-    spec = importlib.util.spec_from_file_location("injection_report", REPO / "scripts" / "injection_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("injection_report")
     figures = json.loads((REPO / "docs" / "results" / "injection.json").read_text(encoding="utf-8"))
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- injection:begin -->\n", 1)[1].split("<!-- injection:end -->", 1)[0]
@@ -68,9 +65,7 @@ def test_the_readme_sentence_on_the_injection_detector_is_rendered_from_its_json
 
 
 def test_the_reranker_table_is_rendered_from_its_json():
-    spec = importlib.util.spec_from_file_location("rerank_report", REPO / "scripts" / "rerank_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("rerank_report")
     table = module.render(json.loads((REPO / "docs" / "results" / "rerank.json").read_text(encoding="utf-8")))
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme.split("<!-- rerank:begin -->\n", 1)[1].split("<!-- rerank:end -->", 1)[0] == table
@@ -78,20 +73,13 @@ def test_the_reranker_table_is_rendered_from_its_json():
 
 
 def test_the_reading_ceiling_table_is_rendered_from_its_json():
-    spec = importlib.util.spec_from_file_location("reading_ceiling", REPO / "scripts" / "reading_ceiling.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("reading_ceiling")
     report = json.loads((REPO / "docs" / "results" / "reading-ceiling.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "reading-ceiling.md").read_text(encoding="utf-8") == module.render(report)
 
 
 def test_the_digest_questions_tables_are_rendered_from_their_json():
-    spec = importlib.util.spec_from_file_location("digest_report", REPO / "scripts" / "digest_report.py")
-    module = importlib.util.module_from_spec(spec)
-    import sys
-
-    sys.path.insert(0, str(REPO / "scripts"))  # it reuses answer_report's helpers
-    spec.loader.exec_module(module)
+    module = _script("digest_report")
     report = json.loads((REPO / "docs" / "results" / "digest.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "digest.md").read_text(encoding="utf-8") == module.render(report)
     assert module.expected({"route": "count", "topic": "robotics", "digest": ""}) == ""
@@ -100,11 +88,6 @@ def test_the_digest_questions_tables_are_rendered_from_their_json():
 
 
 def test_the_first_answer_table_is_rendered_from_its_json():
-    spec = importlib.util.spec_from_file_location("first_answer", REPO / "scripts" / "first_answer.py")
-    module = importlib.util.module_from_spec(spec)
-    import sys
-
-    sys.path.insert(0, str(REPO / "scripts"))  # it reuses answer_report's and load_test's helpers
-    spec.loader.exec_module(module)
+    module = _script("first_answer")
     report = json.loads((REPO / "docs" / "results" / "first-answer.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "first-answer.md").read_text(encoding="utf-8") == module.render(report)

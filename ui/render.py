@@ -11,7 +11,7 @@ import urllib.parse
 from html import escape
 from typing import Any
 
-from rag.cards import Card, field_items
+from rag.cards import Card
 from rag.types import Answer, Citation, Hit
 from ui.uploads import is_upload
 
@@ -286,12 +286,6 @@ def status_html(manifest: dict[str, Any], generator: str) -> str:
 OTHER_FIELD = "其他 / other"
 
 
-def field_head(field: str) -> str:
-    """The area a paper's field names first (`Card.area`), or `OTHER_FIELD`."""
-    items = field_items(field)
-    return items[0] if items else OTHER_FIELD
-
-
 def paper_question(card: Card) -> str:
     """The question the Ask button of a paper puts to the assistant."""
     return f"{card.title} 的核心贡献是什么？"
@@ -314,7 +308,7 @@ def digest_html(cards: list[Card], date: str | None) -> str:
         return '<p class="rag-query">No daily report with paper sections in the index for this date.</p>'
     groups: dict[str, list[Card]] = {}
     for card in issue:
-        groups.setdefault(field_head(card.field), []).append(card)
+        groups.setdefault(card.area or OTHER_FIELD, []).append(card)
     order = sorted(groups, key=lambda head: (head == OTHER_FIELD, -len(groups[head])))  # stable: ties keep order
     documents = " · ".join(escape(d) for d in dict.fromkeys(c.doc_id for c in issue))
     parts = [
