@@ -821,6 +821,7 @@ def test_passages_show_their_markdown_escaped_with_the_marks_kept():
     assert "\n• 第二项 <b>加粗</b>" in html
     assert "2*3*4" in html and "[链接](http://x.org)" in html and "<a " not in html
     assert render.markdown(render.highlight("*   代码已开源", [(0, 5)])) == "<mark>•   代</mark>码已开源"
+    assert render.markdown(render.highlight("速度：\n*   892 TPS", [(0, 4)])) == "<mark>速度：\n</mark>•   892 TPS"
 
 
 def test_a_passage_cited_without_a_search_shows_no_score():

@@ -130,7 +130,7 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-_BULLET = re.compile(r"^(\s*(?:<mark>)?\s*)[*+-](\s+)", re.M)  # a highlight may start before the mark
+_BULLET = re.compile(r"^(\s*(?:</?mark>)?\s*)[*+-](\s+)", re.M)  # a highlight may start or end before the mark
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.M)
 
 
