@@ -191,7 +191,17 @@ class Assistant:
         passages = [card.cited(release=bool(found.asked.release)) for card in cited]
         citations = tuple(Citation(n, *passage) for n, passage in enumerate(passages, 1))
         # No paper of the topic, or no report of those dates: the digests don't say, and the text says why.
-        return Answer(question, text, bool(cited), citations, (), lang=lang, query=query)  # nothing was searched
+        return Answer(  # nothing was searched
+            question,
+            text,
+            bool(cited),
+            citations,
+            (),
+            lang=lang,
+            query=query,
+            reply=text if cited else "",
+            decline_reason="" if cited else text,
+        )
 
     def ask(
         self, question: str, history: list[tuple[str, str]] | None = None, options: Options | None = None
@@ -203,7 +213,14 @@ class Assistant:
 
     def _decline(self, question: str, query: str, lang: str, hits: list[Hit], checks: list[str]) -> Answer:
         return Answer(
-            question, DECLINE[lang], False, passages=tuple(hits), lang=lang, query=query, checks=tuple(checks)
+            question,
+            DECLINE[lang],
+            False,
+            passages=tuple(hits),
+            lang=lang,
+            query=query,
+            checks=tuple(checks),
+            decline_reason=policy.decline_reason(checks),
         )
 
     def _finish(
@@ -265,4 +282,6 @@ class Assistant:
             lang,
             query,
             tuple(checks),
+            verdict.reply,
+            verdict.quote,
         )

@@ -59,14 +59,14 @@ _RELEASE_WORDS = re.compile(
 
 # What a question about a whole report asks for: how many papers, or what they are about.
 _COUNT = re.compile(
-    r"多少篇|几篇|篇数|多少个?论文|how many (?:[\w-]+ ){0,3}?(?:papers|articles|works|studies)|"
-    r"(?:number|count) of (?:the )?(?:[\w-]+ ){0,3}?papers|paper count|count (?:the |all )?(?:[\w-]+ ){0,3}?papers",
+    r"多少篇|几篇|篇数|多少个?论文|how many (?:[\w'’-]+ ){0,3}?(?:papers|articles|works|studies)|"
+    r"(?:number|count) of (?:the )?(?:[\w'’-]+ ){0,3}?papers|paper count|count (?:the |all )?(?:[\w'’-]+ ){0,3}?papers",
     re.I,
 )
 # A list of every paper: "哪些论文..." (the list mode of retrieval, rag/prompts.py) or all of a report's titles.
 _LIST = re.compile(
     r"列出|列一下|列举|标题都|哪些|都有哪|哪几篇|是哪篇|有没有.{0,24}(?:论文|文章|工作|研究)|(?:论文|文章|工作|研究)吗|"
-    r"titles|\blist\b|\bname (?:all|every|the) |\bwhich ones\b|\b(?:which|any) (?:[\w-]+ ){0,3}?papers\b",
+    r"titles|\blist\b|\bname (?:all|every|the) |\bwhich ones\b|\b(?:which|any) (?:[\w'’-]+ ){0,3}?papers\b",
     re.I,
 )
 _SUMMARY = re.compile(

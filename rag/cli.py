@@ -198,6 +198,9 @@ def _answer_json(row_id: str, answer) -> dict:
         "question": answer.question,
         "answer": answer.text,
         "answerable": answer.answerable,
+        "reply": answer.reply,
+        "quote": answer.quote,
+        "decline_reason": answer.decline_reason,
         "citations": [
             {
                 "n": c.n,
@@ -277,7 +280,8 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port of the chat page.")] = 7860,
     mcp: Annotated[
-        bool, typer.Option("--mcp", help="Also serve the search as an MCP tool (needs gradio[mcp]).")
+        bool,
+        typer.Option("--mcp", help="Also serve search and ask as MCP tools at /gradio_api/mcp/ (not with a login)."),
     ] = False,
     uploads: Annotated[
         bool,

@@ -16,7 +16,6 @@ import numpy as np
 
 from rag.cite import CJK
 from rag.errors import InputError
-from rag.policy import QUOTE
 from rag.rerank import Reranker
 from rag.types import Answer, Chunk
 
@@ -234,7 +233,7 @@ def in_language(answer: Answer) -> bool:
     """True when the model's own words (a quote after them left out) are in the question's language: an answer
     to an English question holds no Chinese character ("64 张 GPU" fails), an answer to a Chinese question no
     English words without Chinese ones. Figures, names and the cited papers' titles fit either language."""
-    own = answer.text.split(f"\n\n{QUOTE[answer.lang]}")[0]
+    own = answer.reply
     for c in answer.citations:
         own = own.replace(c.chunk.section, "")
     if answer.lang == "en":

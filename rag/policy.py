@@ -313,6 +313,8 @@ class Verdict:
 
     checked: cite.Checked | None = None
     fired: list[str] = field(default_factory=list)
+    reply: str = ""  # the reply as checked, before a quote or a note is added to `checked.text`
+    quote: str = ""  # the quote added
 
 
 class Policy:
@@ -384,6 +386,7 @@ class Policy:
             usable = False
         known = known_terms(question, passages)
         if usable and checked is not None:
+            verdict.reply = checked.text
             # The quote is looked for last, only when the reply says nothing: the judge costs seconds.
             if (
                 not listing
@@ -393,6 +396,8 @@ class Policy:
             ):
                 fired.append("says_nothing")
                 checked = check(f"{reply.strip()}\n\n{quote.quoted(lang)}")
+                start = checked.text.rfind(QUOTE[lang])  # the check may move the quote's marker: read it back
+                verdict.reply, verdict.quote = checked.text[:start].rstrip(), checked.text[start:]
             if self.on("instructions") and (flagged := [p.n for p in passages if p.hit.chunk.flags]):
                 fired.append("instructions")
                 note = INSTRUCTIONS[lang].format(sources=" ".join(f"[{n}]" for n in flagged))
@@ -401,6 +406,15 @@ class Policy:
         if verdict.checked is None:
             logger.info("declined after %s: %r", fired, reply[:200])
         return verdict
+
+
+def decline_reason(checks: Sequence[str]) -> str:
+    """Why an answer was declined, in a line: the check that declined or set the reply aside, and its principle."""
+    for name in checks:
+        check = CHECKS.get(name)
+        if check is not None and check.does.startswith(("declines", "sets the reply aside")):
+            return f"{name}: {check.why}"
+    return "the model wrote no reply"
 
 
 def as_written(reply: str, passages: list[Passage]) -> cite.Checked:

@@ -106,6 +106,10 @@ class Answer:
         lang: "zh" or "en", the language of the question and of the answer.
         query: The standalone question retrieval used (a follow-up rewritten from the conversation).
         checks: The names of the checks of rag/policy.py that fired, in order.
+        reply: The model's own words as checked ("" after declining). `text` is what is shown: the reply, then
+            `quote`, then any note the checks add.
+        quote: The passage sentence quoted after a reply that said nothing of its own, with its [n]; or "".
+        decline_reason: Why the assistant declined, in a line ("" when it answered).
     """
 
     question: str
@@ -118,3 +122,6 @@ class Answer:
     lang: str = "en"
     query: str = ""
     checks: tuple[str, ...] = ()
+    reply: str = ""
+    quote: str = ""
+    decline_reason: str = ""

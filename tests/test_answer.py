@@ -83,16 +83,19 @@ def test_a_reply_nothing_supports_declines_with_the_closest_passages(corpus, tmp
     invented = "The model was trained on 4096 TPUs in 1999 [1]."
     bot = assistant(corpus, tmp_path, embedder, lambda m: invented)
     answer = bot.ask("How long are the videos VidGen makes?")
-    assert not answer.answerable and answer.text == DECLINE["en"]
+    assert not answer.answerable and answer.text == DECLINE["en"] and answer.reply == answer.quote == ""
     assert answer.citations == () and answer.passages and answer.checks == ("citations", "unsupported")
+    assert answer.decline_reason.startswith("unsupported: ")
 
 
 def test_a_reply_that_only_repeats_a_title_gets_a_quote_of_the_best_sentence(corpus, tmp_path, embedder):
     reply = "MathRL: Reinforcement Learning for Math, 2026-01-05 [1]"
     bot = assistant(corpus, tmp_path, embedder, lambda m: reply, skip=("answer_type",))
     answer = bot.ask("MathRL 在 GSM8K 上提高了多少？")
-    title, quoted = answer.text.split("\n\n")
-    assert answer.answerable and title.startswith("MathRL: Reinforcement") and quoted.startswith(QUOTE["zh"])
+    assert answer.text == f"{answer.reply}\n\n{answer.quote}" and not answer.decline_reason
+    assert (
+        answer.answerable and answer.reply.startswith("MathRL: Reinforcement") and answer.quote.startswith(QUOTE["zh"])
+    )
     assert "12.5%" in answer.text and "12.5%" in answer.citations[0].quote
 
 
@@ -177,8 +180,8 @@ def test_a_reply_that_stops_before_its_object_gets_a_quote(corpus, tmp_path, emb
 def test_a_section_heading_repeated_back_says_nothing_and_is_never_the_quote(corpus, tmp_path, embedder):
     bot = assistant(corpus, tmp_path, embedder, lambda m: "应用领域[1]。")
     answer = bot.ask("VidGen 用在什么领域？")
-    assert answer.answerable and QUOTE["zh"] in answer.text
-    quoted = answer.text.split(QUOTE["zh"])[1]
+    assert answer.answerable and answer.quote.startswith(QUOTE["zh"]) and answer.quote in answer.text
+    quoted = answer.quote
     assert "应用领域" not in quoted and "核心贡献" not in quoted  # headings the model read ("1. **应用领域**：")
 
 
@@ -186,6 +189,7 @@ def test_an_off_topic_question_is_declined_without_generating(corpus, tmp_path, 
     bot = assistant(corpus, tmp_path, embedder, lambda m: "unused", min_similarity=0.99, skip=("unseen_terms",))
     answer = bot.ask("How do I bake sourdough bread?")
     assert not answer.answerable and bot.generator.prompts == [] and answer.checks == ("low_relevance",)
+    assert answer.decline_reason.startswith("low_relevance: ")
 
 
 def test_a_question_in_words_no_digest_uses_is_declined_without_generating(corpus, tmp_path, embedder):
@@ -381,7 +385,7 @@ def test_a_list_question_reads_one_passage_per_paper_and_its_titles_are_the_answ
     assert 'one per line starting with "- "' in prompt
     assert prompt.count("VidGen: Long Video Generation, 2026-01-05") == 1
     assert "Daily Papers Report" not in prompt  # the digest's preamble is no paper
-    assert answer.answerable and answer.text == reply and QUOTE["en"] not in answer.text
+    assert answer.answerable and answer.text == answer.reply == reply and answer.quote == ""
     assert [c.n for c in answer.citations] == [1, 2]
     # A list gets answer room in proportion to its passages (the bot reads 2 for an ordinary question).
     assert bot.generator.max_tokens == [GenerateConfig().max_tokens * len(answer.passages) // 2]

@@ -49,6 +49,8 @@ def test_questions_about_the_reports_are_told_from_questions_about_one_paper_or_
         ("上个月机器人方向的论文有哪些？", "list", "机器人"),
         ("Which image generation papers were in the March 16 report?", "list", "image generation"),
         ("What were the main themes in last month's speech and audio papers?", "summary", "speech audio"),
+        ("Which of today's papers are about video?", "list", "video"),  # a possessive between "which" and "papers"
+        ("How many of last week's papers are about robots?", "count", "robots"),
     ):
         assert cards.asked(question, names) == cards.Asked(kind, topic), question
     for question in (

@@ -96,16 +96,21 @@ def test_list_questions_count_items_named_as_whole_words_and_other_papers_cited(
     assert figures["answerable"] == 1 and figures["answer_hit"] == 1.0  # the list question is scored apart
 
 
-def test_answers_in_the_question_language_are_counted_without_their_quote():
+def test_answers_in_the_question_language_are_counted_on_the_reply_without_its_quote():
     title = "X: A Model for Everything"
     cited = (Citation(1, Chunk("c1", "daily", 0, 4, "text", "Daily", title), 0, 4),)
+
+    def answer(question: str, reply: str, lang: str, quote: str = "", citations: tuple = ()) -> Answer:
+        text = f"{reply}\n\n{quote}" if quote else reply
+        return Answer(question, text, True, citations, sentences=1, lang=lang, reply=reply, quote=quote)
+
     answers = [
-        Answer("MOVA 有多少参数？", "MOVA 有 32B 参数[1]。", True, sentences=1, lang="zh"),
-        Answer("How many GPUs?", "64 张 NVIDIA A100 80G GPU [1]", True, sentences=1, lang="en"),  # a Chinese word
-        Answer("What is X?", "X is a model [1].\n\nThe closest passage says: “X 是一个模型。”[1]", True, lang="en"),
-        Answer("哪篇论文？", f"{title}, 2026-02-10 [1]\n\n最相关的原文：“X 是一个模型。”[1]", True, cited, lang="zh"),
-        Answer("有多少条？", "373 [1]", True, lang="zh"),  # a figure, or a name, is in either language
-        Answer("X 是什么？", "X is a model for everything [1].", True, lang="zh"),
+        answer("MOVA 有多少参数？", "MOVA 有 32B 参数[1]。", "zh"),
+        answer("How many GPUs?", "64 张 NVIDIA A100 80G GPU [1]", "en"),  # a Chinese word
+        answer("What is X?", "X is a model [1].", "en", "The closest passage says: “X 是一个模型。”[1]"),
+        answer("哪篇论文？", f"{title}, 2026-02-10 [1]", "zh", "最相关的原文：“X 是一个模型。”[1]", cited),
+        answer("有多少条？", "373 [1]", "zh"),  # a figure, or a name, is in either language
+        answer("X 是什么？", "X is a model for everything [1].", "zh"),
         Answer("Y 是什么？", "日报和周报里都没有找到这个问题的答案。", False, lang="zh"),  # declined: not counted
     ]
     asked = [Question(f"q{i}", a.question, answers=("x",)) for i, a in enumerate(answers)]

@@ -42,6 +42,7 @@ def test_the_full_profile_indexes_and_answers(tmp_path, corpus, monkeypatch, cap
     assert code == 0, out
     line = json.loads(out.splitlines()[-1])
     assert isinstance(line["answerable"], bool) and line["answer"]
+    assert line["answerable"] != bool(line["decline_reason"]) and line["answer"].startswith(line["reply"])
     # Answered or declined, the closest passages come from the corpus, reranked by the judge.
     assert {p["source"] for p in line["passages"]} <= {"daily-2026-01-05.md", "weekly-2025-06.txt"}
     assert line["passages"] and {"stream", "score"} <= set(called)
