@@ -6,6 +6,7 @@ prompts (rag/prompts.py) and the checks that amend or decline an answer (rag/pol
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
@@ -73,6 +74,13 @@ class Assistant:
         Policy(self.answer_config)  # refuses a check name it does not know, now rather than at the first question
         # The learned part of the injection detector, when trained for this embedder (rag/injection.py).
         self.injection_head = injection.Head.load(retriever.embedder.id)
+
+    def using(self, retriever: Retriever) -> Assistant:
+        """An assistant like this one over another retriever (a newer index generation), sharing its models;
+        this one is left as it is, so a request under way keeps reading the index it started with."""
+        other = copy.copy(self)
+        other.retriever = retriever
+        return other
 
     @property
     def policy(self) -> Policy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import unicodedata
@@ -82,6 +83,13 @@ class Retriever:
             (phrases, {row for row, c in enumerate(index.chunks) if word in f"{c.doc_id} {c.title}".lower()})
             for word, phrases in self.config.parsed_kinds()
         ]
+
+    def with_reranker(self, reranker) -> Retriever:
+        """A retriever like this one, over the same index, that reranks with `reranker`; this one is left as it
+        is (what it has read of the index, its cards, is shared)."""
+        other = copy.copy(self)
+        other.reranker = reranker
+        return other
 
     @cached_property
     def cards(self) -> list[Card]:

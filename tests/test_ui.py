@@ -3,6 +3,7 @@ and the models' warm-up."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import threading
@@ -40,9 +41,10 @@ def mova_answer(question: str = "MOVA 用了多大的模型？") -> Answer:
     other = chunk("Aster speeds up <b>discovery</b> by 20x.", 2, section="Aster <i>agent</i>", link="javascript:x")
     start = MOVA.index("32B")
     citation = Citation(1, cited, start, start + len("32B 参数的混合专家（MoE）架构"))
+    text = "MOVA 使用 32B 参数的混合专家架构[1]。<img src=x onerror=alert(1)> [7]"
     return Answer(
         question,
-        "MOVA 使用 32B 参数的混合专家架构[1]。<img src=x onerror=alert(1)> [7]",
+        text,
         True,
         (citation,),
         (Hit(1, 0.91, cited), Hit(2, 0.42, other)),
@@ -50,6 +52,7 @@ def mova_answer(question: str = "MOVA 用了多大的模型？") -> Answer:
         2,
         "zh",
         "MOVA 的参数量是多少？",
+        reply=text,
     )
 
 
@@ -77,6 +80,11 @@ class FakeAssistant:
     def ask(self, question: str, history=None) -> Answer:
         *_, answer = self.stream(question, history)
         return answer
+
+    def using(self, retriever) -> FakeAssistant:
+        other = copy.copy(self)
+        other.retriever = retriever
+        return other
 
 
 def serve_fake():
@@ -232,10 +240,11 @@ def test_upload_indexes_good_files_and_explains_rejected_ones(indexed, tmp_path:
     binary.write_bytes(bytes(range(256)) * 8)
     image = tmp_path / "cat.png"
     image.write_bytes(b"\x89PNG")
-    notice, status = Backend(assistant, config, allow_uploads=True).add_files([good, binary, image], by="ann")
+    backend = Backend(assistant, config, allow_uploads=True)
+    notice, status = backend.add_files([good, binary, image], by="ann")
     assert "indexed new.md" in notice and "uploads/new.md" in status
     assert "blob.txt:" in notice and "cat.png: only .md" in notice
-    hits = assistant.retriever.search("ZebraNet ZooBench", 1)
+    hits = backend.assistant.retriever.search("ZebraNet ZooBench", 1)
     assert hits[0].chunk.doc_id == "uploads/new.md"  # the swapped-in retriever searches the new digest
     assert (Path(config.corpus.paths[0]) / "uploads" / "new.md").exists()
 
@@ -247,6 +256,27 @@ def test_an_index_rebuilt_outside_the_page_is_picked_up_between_requests(indexed
     (corpus / "zebra.md").write_text("# Weekly\n\nZebraNet reaches 99.1 on the ZooBench benchmark.\n", "utf-8")
     update_index(Path(config.index.dir), load_corpus([corpus])[0], embedder, config.chunk)  # as `rag index` would
     assert backend.search("ZebraNet ZooBench", 1)[0]["source"] == "zebra.md"
+
+
+def test_a_swap_installs_a_new_assistant_and_never_changes_the_one_a_request_holds(
+    indexed, corpus, embedder, monkeypatch
+):
+    from rag import pipeline
+
+    config, assistant = indexed
+    backend = Backend(assistant, config)
+    held = backend._serving()  # what a request under way reads from
+    loaded = held.retriever.index.path
+    (corpus / "zebra.md").write_text("# Weekly\n\nZebraNet reaches 99.1 on the ZooBench benchmark.\n", "utf-8")
+    update_index(Path(config.index.dir), load_corpus([corpus])[0], embedder, config.chunk)
+    assert backend.search("ZebraNet ZooBench", 1)[0]["source"] == "zebra.md"  # the next request: the new index
+    assert held is assistant and held.retriever.index.path == loaded
+    assert held.retriever.search("ZebraNet ZooBench", 1)[0].chunk.doc_id != "zebra.md"
+    reranker = object()
+    monkeypatch.setattr(pipeline, "make_reranker", lambda config: reranker)
+    before = backend._serving()
+    assert backend._serving(rerank=True).retriever.reranker is reranker  # loaded once, for this and later requests
+    assert before.retriever.reranker is None and backend._serving().retriever.reranker is reranker
 
 
 def test_a_new_index_that_cannot_be_used_leaves_the_loaded_one_serving(indexed, corpus):
@@ -299,6 +329,7 @@ def test_scripts_can_search_and_ask_through_gradio_client(indexed):
         assert len(hits) == 2 and hits[0]["source"] == "daily-2026-01-05.md"
         answer = client.predict("MOVA 用了多大的模型？", api_name="/ask")
         assert answer["answerable"] and answer["citations"][0]["quote"] == "32B 参数的混合专家（MoE）架构"
+        assert answer["reply"] and answer["answer"].startswith(answer["reply"]) and answer["decline_reason"] == ""
     finally:
         app.close()
 

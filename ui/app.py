@@ -78,14 +78,30 @@ class Backend:
         text = self.warmup.status()
         return f'<p class="rag-models">{escape(text)}</p>' if text else ""
 
-    def _options(self, passages: int | None, rerank: bool | None, digest: str | None) -> Options:
-        """One request's settings, passed to the assistant, whose own stay as they are."""
-        if rerank and self.assistant.retriever.reranker is None:
+    def _install(self, assistant: Assistant) -> Assistant:
+        """Makes `assistant` the one the next requests use; a request under way keeps the one it took."""
+        with self._lock:
+            self._assistant = assistant
+        return assistant
+
+    def _serving(self, rerank: bool | None = None) -> Assistant:
+        """The assistant one request uses from start to end: over the index generation current now
+        (`_follow_index`), with the reranker when the request asks for it. Nothing of it is changed afterwards:
+        a swap installs a new assistant for the requests that follow."""
+        self._follow_index()
+        assistant = self.assistant
+        if rerank and assistant.retriever.reranker is None:
             from rag.pipeline import make_reranker
 
             # Loaded once, by the first request that asks for it. The judge that picks quotes is the
             # configured reranker: one loaded copy serves both.
-            self.assistant.retriever.reranker = self.assistant.judge or make_reranker(self.config)
+            reranker = assistant.judge or make_reranker(self.config)
+            assistant = self._install(assistant.using(assistant.retriever.with_reranker(reranker)))
+        return assistant
+
+    @staticmethod
+    def _options(passages: int | None, rerank: bool | None, digest: str | None) -> Options:
+        """One request's settings, passed to the assistant, whose own stay as they are."""
         return Options(int(passages) if passages else None, None if rerank is None else bool(rerank), digest or "")
 
     def add_user(self, message: str, messages: list[dict]) -> tuple[str, list[dict], str]:
@@ -121,8 +137,8 @@ class Backend:
             yield [*messages, _bot(render.streaming_html(WAITING))], previous, turns, ""
             self.warmup.wait()
         try:
-            self._follow_index()
-            for event in self.assistant.stream(message, history, self._options(passages, rerank, digest)):
+            assistant = self._serving(rerank)
+            for event in assistant.stream(message, history, self._options(passages, rerank, digest)):
                 if isinstance(event, Answer):
                     answer = event
                     break
@@ -196,13 +212,14 @@ class Backend:
             logger.warning("kept the loaded index %s: %s", loaded.path, e)
 
     def _reopen(self) -> None:
-        """Swaps in the updated index, keeping the loaded embedder and reranker."""
+        """Installs an assistant over the updated index, with the loaded embedder, reranker and generator."""
         from rag import pipeline, store
         from rag.search import Retriever
 
-        old = self.assistant.retriever
+        assistant = self.assistant
+        old = assistant.retriever
         index = store.load(pipeline.index_dir(self.config))
-        self.assistant.retriever = Retriever(index, old.embedder, old.config, old.reranker, old.rerank_config)
+        self._install(assistant.using(Retriever(index, old.embedder, old.config, old.reranker, old.rerank_config)))
 
     def digest_issues(self) -> tuple[list[tuple[str, str]], str]:
         """The issues of the daily reports in the loaded index, newest first, as (label, date); and the index's
@@ -231,12 +248,17 @@ class Backend:
         return self.add_user(question if isinstance(question, str) else "", messages)
 
     def search(self, question: str, k: int = 5) -> list[dict]:
-        """The top-k passages for a question: document, date, paper title, link, score and text."""
+        """The top-k passages for a question: document, date, paper title, link, score and text.
+
+        Args:
+            question: What to look for, in English or Chinese.
+            k: How many passages to return, from 1 to 50.
+        """
         with _api_errors():
             question, k = _text(question, "question"), _count(k, "k", 50)
             self.warmup.wait()
-            self._follow_index()
-            hits = self.assistant.retriever.search(question, k, rerank=self.assistant.rerank)
+            assistant = self._serving()
+            hits = assistant.retriever.search(question, k, rerank=assistant.rerank)
         return [
             {
                 "rank": h.rank,
@@ -251,15 +273,21 @@ class Backend:
         ]
 
     def ask(self, question: str) -> dict:
-        """Answers a question from the digests, with [n] citations (or says the digests don't say)."""
+        """Answers a question from the digests, with [n] citations (or says the digests don't say).
+
+        Args:
+            question: The question, in English or Chinese.
+        """
         with _api_errors():
             question = _text(question, "question")
             self.warmup.wait()
-            self._follow_index()
-            answer = self.assistant.ask(question)
+            answer = self._serving().ask(question)
         return {
             "answer": answer.text,
             "answerable": answer.answerable,
+            "reply": answer.reply,
+            "quote": answer.quote,
+            "decline_reason": answer.decline_reason,
             "query": answer.query,
             "citations": [
                 {"n": c.n, "source": c.chunk.doc_id, "section": c.chunk.section, "link": c.chunk.link, "quote": c.quote}
@@ -493,6 +521,7 @@ def build_app(
         app.load(backend.status, outputs=[status], api_visibility="private")
         app.load(**refresh)
         app.load(models_status, outputs=[models, warming], queue=False, api_visibility="private")
+        # The docstrings, Args included, describe these to API and MCP clients; an MCP tool takes the method's name.
         gr.api(backend.search, api_name="search", concurrency_limit=1, concurrency_id=MODEL)
         gr.api(backend.ask, api_name="ask", concurrency_limit=1, concurrency_id=MODEL)
     app.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
@@ -540,13 +569,13 @@ def serve(
 
     Args:
         host: "127.0.0.1" serves this machine only; "0.0.0.0" every interface (set a login then).
-        mcp: Also serve the search and ask functions as MCP tools (needs the `mcp` package: gradio[mcp]).
+        mcp: Also serve `search` and `ask` as MCP tools at /gradio_api/mcp/ (streamable HTTP); not with a login.
         block: Wait until the server is stopped (Ctrl-C); False returns the launched app (tests).
         assistant: An assistant to serve instead of opening the configured one.
         uploads: Let the page add digests to the index; None: only behind a login.
 
     Raises:
-        RagError: no index yet, a login half set, or MCP asked for without its package.
+        RagError: no index yet, a login half set, or MCP asked for with a login or without its package.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -555,8 +584,11 @@ def serve(
         try:
             import mcp as _  # noqa: F401
         except ImportError:
-            raise RagError("serving MCP tools needs the mcp package: pip install 'gradio[mcp]'") from None
+            raise RagError("serving MCP tools needs the mcp package: pip install -c constraints.txt mcp") from None
     auth = auth_from_env()
+    if mcp and auth is not None:
+        # Gradio runs an MCP tool call through its own client of the page, which has no login: every call would fail.
+        raise RagError("MCP clients cannot log in: unset RAG_UI_USER and RAG_UI_PASSWORD, or serve without --mcp")
     if host not in ("127.0.0.1", "localhost") and auth is None:
         logger.warning("serving on %s without a login: set RAG_UI_USER and RAG_UI_PASSWORD to require one", host)
     if assistant is None:
