@@ -289,11 +289,15 @@ def serve(
             "--uploads", help="Let the page add digests to the shared index without a login (on with a login)."
         ),
     ] = False,
+    openai: Annotated[
+        bool,
+        typer.Option("--openai", help="Also serve an OpenAI-compatible /v1/chat/completions (not with a login)."),
+    ] = False,
 ) -> None:
     """Serve the chat page (log in with RAG_UI_USER / RAG_UI_PASSWORD when they are set)."""
     from ui.app import serve as serve_page
 
-    serve_page(config(), host=host, port=port, mcp=mcp, uploads=True if uploads else None)
+    serve_page(config(), host=host, port=port, mcp=mcp, uploads=True if uploads else None, openai=openai)
 
 
 uploads_app = typer.Typer(no_args_is_help=True, help="The digests added from the page: list them or remove them.")

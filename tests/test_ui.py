@@ -203,6 +203,15 @@ def test_each_request_passes_its_own_settings_and_the_assistant_keeps_its_own():
     assert (assistant.config.passages, assistant.rerank) == (GenerateConfig().passages, False)
 
 
+def test_the_models_are_held_while_an_answer_streams_and_freed_when_it_is_stopped():
+    backend = Backend(FakeAssistant(), Config())
+    answering = backend.respond("MOVA?", [], [])
+    next(answering)  # streaming: another caller (the OpenAI endpoint) waits
+    assert not backend.models.acquire(blocking=False)
+    answering.close()  # the page's Stop button
+    assert backend.models.acquire(blocking=False)
+
+
 def test_a_factory_is_opened_once_on_first_use():
     opened = []
     backend = Backend(lambda: opened.append(1) or FakeAssistant(), Config())

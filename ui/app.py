@@ -18,7 +18,7 @@ from rag.config import Config
 from rag.errors import RagError
 from rag.search import MAX_QUESTION_CHARS
 from rag.types import Answer
-from ui import render, uploads
+from ui import openai_api, render, uploads
 from ui.style import ASK_JS, COPY_JS, CSS, JS
 from ui.warm import Warmup
 
@@ -59,6 +59,9 @@ class Backend:
         self.uploads_dir = uploads_dir or uploads.default_dir(config)
         self.allow_uploads = allow_uploads
         self._lock = threading.Lock()
+        # The models are not thread-safe. Gradio's queue runs the page's and the API's model events one at a time
+        # (`MODEL`); they take this lock too, to exclude the OpenAI-compatible endpoint, which runs outside it.
+        self.models = threading.Lock()
         self.warmup = Warmup()
 
     @property
@@ -137,15 +140,16 @@ class Backend:
             yield [*messages, _bot(render.streaming_html(WAITING))], previous, turns, ""
             self.warmup.wait()
         try:
-            assistant = self._serving(rerank)
-            for event in assistant.stream(message, history, self._options(passages, rerank, digest)):
-                if isinstance(event, Answer):
-                    answer = event
-                    break
-                streamed += event
-                yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
-            else:
-                raise RagError("the assistant stopped without an answer; try again")
+            with self.models:  # held while streaming; a stopped answer closes the generator, which releases it
+                assistant = self._serving(rerank)
+                for event in assistant.stream(message, history, self._options(passages, rerank, digest)):
+                    if isinstance(event, Answer):
+                        answer = event
+                        break
+                    streamed += event
+                    yield [*messages, _bot(render.streaming_html(streamed))], previous, turns, ""
+                else:
+                    raise RagError("the assistant stopped without an answer; try again")
         except RagError as e:
             yield [*messages, _bot(render.message_html(str(e)))], previous, turns, ""
             return
@@ -185,10 +189,11 @@ class Backend:
                     progress((done, total), desc="embedding new passages")
 
             try:
-                result = uploads.reindex(self.config, self.uploads_dir, retriever.embedder, report)
+                with self.models:
+                    result = uploads.reindex(self.config, self.uploads_dir, retriever.embedder, report)
+                    self._reopen()
             except RagError as e:
                 return "<br>".join([*notes, render.message_html(str(e))]), self.status()
-            self._reopen()
             notes.insert(
                 0,
                 f"✅ indexed {', '.join(escape(s) for s in checked.saved)}: "
@@ -247,6 +252,18 @@ class Backend:
         question = data.get("question") if isinstance(data, dict) else None
         return self.add_user(question if isinstance(question, str) else "", messages)
 
+    def answer(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+        """The checked answer to a question after the (question, answer) turns of `history`, for scripts and the
+        OpenAI-compatible endpoint.
+
+        Raises:
+            RagError: the question is no text, or the assistant failed in a way it can say.
+        """
+        question = _text(question, "question")
+        self.warmup.wait()
+        with self.models:
+            return self._serving().ask(question, history)
+
     def search(self, question: str, k: int = 5) -> list[dict]:
         """The top-k passages for a question: document, date, paper title, link, score and text.
 
@@ -257,8 +274,9 @@ class Backend:
         with _api_errors():
             question, k = _text(question, "question"), _count(k, "k", 50)
             self.warmup.wait()
-            assistant = self._serving()
-            hits = assistant.retriever.search(question, k, rerank=assistant.rerank)
+            with self.models:
+                assistant = self._serving()
+                hits = assistant.retriever.search(question, k, rerank=assistant.rerank)
         return [
             {
                 "rank": h.rank,
@@ -280,8 +298,7 @@ class Backend:
         """
         with _api_errors():
             question = _text(question, "question")
-            self.warmup.wait()
-            answer = self._serving().ask(question)
+            answer = self.answer(question)
         return {
             "answer": answer.text,
             "answerable": answer.answerable,
@@ -563,6 +580,7 @@ def serve(
     block: bool = True,
     assistant: Assistant | None = None,
     uploads: bool | None = None,
+    openai: bool = False,
 ) -> Any:
     """Opens the index and serves the page; the models load on a background thread meanwhile (a question asked
     before they are ready waits for them).
@@ -573,9 +591,12 @@ def serve(
         block: Wait until the server is stopped (Ctrl-C); False returns the launched app (tests).
         assistant: An assistant to serve instead of opening the configured one.
         uploads: Let the page add digests to the index; None: only behind a login.
+        openai: Also serve an OpenAI-compatible chat endpoint at /v1/chat/completions (ui/openai_api.py); not
+            with a login.
 
     Raises:
-        RagError: no index yet, a login half set, or MCP asked for with a login or without its package.
+        RagError: no index yet, a login half set, MCP asked for with a login or without its package, or the
+            OpenAI endpoint with a login.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -589,6 +610,11 @@ def serve(
     if mcp and auth is not None:
         # Gradio runs an MCP tool call through its own client of the page, which has no login: every call would fail.
         raise RagError("MCP clients cannot log in: unset RAG_UI_USER and RAG_UI_PASSWORD, or serve without --mcp")
+    if openai and auth is not None:
+        raise RagError(
+            "the OpenAI-compatible endpoint has no login: unset RAG_UI_USER and RAG_UI_PASSWORD, "
+            "or serve without --openai"
+        )
     if host not in ("127.0.0.1", "localhost") and auth is None:
         logger.warning("serving on %s without a login: set RAG_UI_USER and RAG_UI_PASSWORD to require one", host)
     if assistant is None:
@@ -597,8 +623,9 @@ def serve(
         assistant = open_assistant(config)  # opens the index now, so a missing one is reported at once
     app = build_app(assistant, config, allow_uploads=auth is not None if uploads is None else uploads)
     app.backend.warm_up()
+    routes = openai_api.routes(app.backend) if openai else []
     try:
-        _launch(app, host, port, auth, mcp, block)
+        _launch(app, host, port, auth, mcp, block, routes)
     except OSError as e:  # Gradio's "Cannot find empty port" and bind errors
         raise RagError(f"cannot serve on {host}:{port} ({e}); pick another --port or stop what uses it") from None
     return app
@@ -642,16 +669,17 @@ class SameOrigin:
         await self.app(scope, receive, send)
 
 
-def _launch(app: Any, host: str, port: int, auth: Any, mcp: bool, block: bool) -> None:
+def _launch(app: Any, host: str, port: int, auth: Any, mcp: bool, block: bool, routes: list[Any]) -> None:
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     app.launch(
         app_kwargs={
+            "routes": routes,  # ahead of Gradio's own
             "middleware": [
                 Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host)),
                 Middleware(SameOrigin),
-            ]
+            ],
         },
         server_name=host,
         server_port=port,
