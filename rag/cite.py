@@ -308,8 +308,8 @@ def check(
         given = markers(sentence)
         lexical = [support(sentence, p, known) for p in passages]
         semantic = similarity(strip_markers(sentence), list(passages)) if similarity else [0.0] * len(passages)
-        # e5-small puts almost any two Chinese texts near the threshold (off-topic Chinese questions reach
-        # 0.83-0.85 to some passage): a Chinese sentence must share terms with a passage holding Chinese text.
+        # e5-small puts almost any two Chinese texts near the threshold (docs/decisions/0011): a Chinese
+        # sentence must share terms with a passage holding Chinese text.
         in_chinese = language(sentence) == "zh"
         votes = [not (zh and in_chinese) for zh in chinese]
         ok = [

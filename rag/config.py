@@ -57,8 +57,8 @@ class SearchConfig:
     # "rrf" (reciprocal-rank fusion) or "weighted" (min-max normalized scores, dense_weight vs 1 - dense_weight).
     fusion: str = "weighted"
     rrf_k: int = 60
-    # 0.3 measured best on eval/gold-*.jsonl (fused hit@10 0.98 vs 0.96 at 0.4 and 0.91 at 0.5): the
-    # keyword stage, with its own ranking for names, is the stronger of the two on these digests.
+    # The keyword stage, with its own ranking for names, is the stronger of the two on these digests, so it
+    # weighs more (chosen with scripts/sweep.py; docs/decisions/0011).
     dense_weight: float = 0.3
     # Rerank the fused hits with [rerank]? Off by default: offline, the judge (the 0.5B generator asked yes/no)
     # did not lift MRR@10 on held-out questions and costs seconds a question (docs/results/rerank.md); the
@@ -99,11 +99,11 @@ class RerankConfig:
     template: str = "plain"
     instruction: str = "Judge whether the passage answers the question."
     # Only the top first-stage hits are judged; passages are cut to a token budget. A pair costs about 1 s on
-    # 2 CPU cores (prefill of ~210 tokens at ~210 tokens/s), so 3 candidates keep a question near 3 s.
+    # Each candidate costs the judge a prefill of its passage on the CPU: a few keep a question within seconds.
     candidates: int = 3
     max_passage_tokens: int = 160
     # Final score: weight * reranker score + (1 - weight) * first-stage score, each min-max scaled over the
-    # candidates. 0.7 with 3 candidates measured best on eval/gold-*.jsonl (scripts/sweep.py --rerank).
+    # candidates (chosen with scripts/sweep.py --rerank; docs/decisions/0011).
     weight: float = 0.7
     threads: int = 0
     device: str = ""
@@ -150,8 +150,8 @@ class AnswerConfig:
     # similarity stays below min_similarity: the question is about something the digests do not cover.
     min_coverage: float = 0.2
     min_similarity: float = 0.8
-    # ... or when at least this share of the question's terms occurs in no digest at all. Measured over the
-    # gold sets (eval/): 14 of 20 off-topic questions reach 0.8, and one answerable question of 74 (0.93).
+    # ... or when at least this share of the question's terms occurs in no digest at all: a question mostly
+    # in words the digests never use is about something else (docs/decisions/0011).
     max_unseen: float = 0.8
     # Rerank before answering? The generator reads the top generate.passages hits in any order, and with
     # rerank.candidates <= generate.passages the judge would change only that order, for ~3 s more before

@@ -84,7 +84,7 @@ class LlamaCppGenerator:
         """Leaves llama.cpp's cache holding only the system turn, evaluated alone from position 0.
 
         llama.cpp reuses the cached prefix a prompt shares with the one before and evaluates the rest, and
-        evaluating only a prompt's last few tokens rounds differently (logits off by up to 0.3, measured): a
+        evaluating only a prompt's last few tokens rounds differently (the logits differ a little): a
         question's answer then depended on the question asked before it. With the same system turn always
         cached, and nothing more, each prompt is evaluated the same way every time, and the system turn
         (~40 tokens, ~0.25 s) is not evaluated again.

@@ -17,9 +17,9 @@ from rag.errors import ConfigError, ModelFileError
 logger = logging.getLogger(__name__)
 
 TEMPLATES = {
-    # For the default generator, which is no reranker. The question comes after the passage: asking it last
-    # lifted MRR@10 from 0.59 to 0.89 on hand-written questions over the shipped corpus (e5 alone: 0.80).
-    # Only the instruction is then a cached prefix, and each pair pays for its question's tokens too (+15%).
+    # For the default generator, which is no reranker. The question comes after the passage: a small model
+    # judges what it read last far better (docs/decisions/0011). Only the instruction is then a cached prefix,
+    # and each pair pays for its question's tokens too.
     "plain": (
         "<|im_start|>system\nYou judge search results.<|im_end|>\n"
         "<|im_start|>user\n{instruction}\nPassage: {passage}\nQuestion: {query}\n"
