@@ -154,6 +154,12 @@ def test_digest_view_lists_an_issue_asks_about_a_paper_and_summarizes_it(page):
     assert bots.last.locator("a.rag-cite").count() == len(listed)
     page.click("#sources-tab-button")
     page.screenshot(path=str(DOCS / "summary-answer.png"))
+
+    typed = '<b>这期日报</b>一共介绍了多少篇论文？<img src="x" onerror="window.ran=1">'
+    assert ask(page, typed)
+    user = page.locator('#chat [data-testid="user"]').last
+    assert typed in user.inner_text()  # shown as typed: tags as text, not as markup
+    assert user.locator("b, img").count() == 0 and page.evaluate("window.ran === undefined")
     page.click("#clear")  # the next test starts from an empty chat (it counts the answers before asking)
     page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"bot\"]')")
 
