@@ -37,6 +37,10 @@ class EmbedConfig:
     batch_size: int = 16
     # "" picks a GPU when there is one, else the CPU.
     device: str = ""
+    # "int8": the model's linear layers run in int8 (PyTorch dynamic quantization, on the CPU), for faster
+    # embedding of the same model; "" keeps float32. Its vectors differ a little, so an index built with one
+    # is rebuilt for the other (docs/results/embedder.md says what it gains and costs).
+    quantize: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,8 @@ class Config:
             raise ConfigError(f"embed.dimension must be >= 0, got {self.embed.dimension}")
         if self.embed.batch_size < 1:
             raise ConfigError(f"embed.batch_size must be >= 1, got {self.embed.batch_size}")
+        if self.embed.quantize not in ("", "int8"):
+            raise ConfigError(f"embed.quantize must be '' or int8, got {self.embed.quantize!r}")
         if self.search.k < 1:
             raise ConfigError(f"search.k must be >= 1, got {self.search.k}")
         if self.search.mode not in ("hybrid", "dense", "keyword"):

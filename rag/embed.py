@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from rag.config import DEFAULT_EMBEDDER, EmbedConfig
-from rag.errors import ModelFileError
+from rag.errors import ConfigError, ModelFileError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,6 +38,21 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def quantized(model: SentenceTransformer) -> SentenceTransformer:
+    """The model with its linear layers in int8 (weights quantized once, activations per batch), on the CPU.
+
+    Raises:
+        ConfigError: the model is on a GPU, where PyTorch's dynamic quantization does not run.
+    """
+    import torch
+
+    if model.device.type != "cpu":
+        raise ConfigError(f"embed.quantize = 'int8' runs on the CPU; set embed.device = 'cpu' (got {model.device})")
+    with warnings.catch_warnings():  # the API is deprecated in favour of torchao, which torch 2.13 does not ship
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model: a local folder, a hub id (if cached), or the bundled e5 default.
 
@@ -51,7 +67,9 @@ class SentenceTransformerEmbedder:
     def id(self) -> str:
         c = self.config
         dim = f"|dim={c.dimension}" if c.dimension else ""
-        return f"{c.model}{dim}|query={c.query_prompt!r}|passage={c.passage_prompt!r}|max_seq={c.max_seq_length}"
+        quantized = f"|{c.quantize}" if c.quantize else ""
+        prompts = f"|query={c.query_prompt!r}|passage={c.passage_prompt!r}"
+        return f"{c.model}{dim}{prompts}|max_seq={c.max_seq_length}{quantized}"
 
     def _load(self) -> SentenceTransformer:
         if self._model is not None:
@@ -82,6 +100,8 @@ class SentenceTransformerEmbedder:
                 "offline, embed.model must name a folder on disk or a model already in the Hugging Face cache"
             ) from None
         model.max_seq_length = min(self.config.max_seq_length, model.max_seq_length or self.config.max_seq_length)
+        if self.config.quantize == "int8":
+            model = quantized(model)
         self._model = model
         return model
 

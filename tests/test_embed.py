@@ -1,14 +1,15 @@
 """The one embedding code path, proven on a tiny random-weight Qwen3 model built here (no hub needed)."""
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from rag.config import EmbedConfig
+from rag.config import Config, EmbedConfig
 from rag.embed import SentenceTransformerEmbedder
-from rag.errors import ModelFileError
+from rag.errors import ConfigError, ModelFileError
 from tests.conftest import save_tiny_embedder
 
 QWEN_PROMPT = "Instruct: Given a question, retrieve passages that answer it\nQuery:"
@@ -51,3 +52,16 @@ def test_a_model_without_a_vector_size_is_a_clear_error():
     embedder._model = SimpleNamespace(get_embedding_dimension=lambda: None)  # what such a model reports
     with pytest.raises(ModelFileError, match="'no-pooling' does not report its vector size"):
         embedder.embed_passages([])
+
+
+def test_int8_gives_its_own_vectors_of_the_same_model_under_its_own_id(tiny_qwen3):
+    plain = SentenceTransformerEmbedder(EmbedConfig(model=str(tiny_qwen3), query_prompt="", passage_prompt=""))
+    int8 = SentenceTransformerEmbedder(replace(plain.config, quantize="int8"))
+    texts = ["video generation model", "视 频 生 成", "a question"]
+    a, b = plain.embed_passages(texts), int8.embed_passages(texts)
+    assert b.shape == a.shape and not np.array_equal(a, b)  # its own vectors ...
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, rtol=1e-5)
+    assert np.all(np.sum(a * b, axis=1) > 0.9)  # ... of the same model
+    assert int8.id == plain.id + "|int8"  # an index built by one is refused by the other
+    with pytest.raises(ConfigError, match="embed.quantize"):
+        replace(Config(), embed=EmbedConfig(quantize="int4")).validate()

@@ -1,0 +1,163 @@
+"""The default embedder in float32 against the same model in int8 (`embed.quantize = "int8"`), in one run.
+
+    .venv/bin/python scripts/embedder_report.py      # writes docs/results/embedder.json and embedder.md
+
+Speed: passages per second embedding the shipped corpus's chunks, and the p50 of one query, the two models
+alternating three times (machines here vary by 1.5x from run to run: read the ratio). Retrieval: the shipped
+corpus indexed by each, then MRR@10 and hit@5 of the dense and the fused stage on the tuning, validation and
+blind questions (the sets of scripts/rerank_report.py). The injection head (trained on float32 vectors): the
+hostile tuning passages it finds and the hard benign ones it flags, given each model's vectors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from answer_report import ROOT, SETS, commit, machine
+from rerank_report import GROUPS
+
+from rag import injection, store
+from rag.build import update_index
+from rag.config import load_config
+from rag.embed import SentenceTransformerEmbedder
+from rag.evaluate import read_jsonl, read_questions, relevant_counts, score_rankings
+from rag.load import load_corpus
+from rag.search import Retriever
+
+RESULTS = ROOT / "docs" / "results"
+ROUNDS = 3
+QUERIES = ["这期日报里哪些论文做视频生成？", "What does the weekly report say about Qwen3 embeddings?"] * 5
+
+
+def speed(embedders: dict[str, SentenceTransformerEmbedder], texts: list[str]) -> dict:
+    """Passages per second and query p50 (ms) of each embedder, alternating `ROUNDS` times."""
+    seconds: dict[str, list[float]] = {name: [] for name in embedders}
+    query_ms: dict[str, list[float]] = {name: [] for name in embedders}
+    for _ in range(ROUNDS):
+        for name, embedder in embedders.items():
+            started = time.perf_counter()
+            embedder.embed_passages(texts)
+            seconds[name].append(time.perf_counter() - started)
+            for query in QUERIES:
+                started = time.perf_counter()
+                embedder.embed_queries([query])
+                query_ms[name].append(1000 * (time.perf_counter() - started))
+    return {
+        name: {
+            "passages_per_s": round(len(texts) / statistics.median(seconds[name]), 1),
+            "query_p50_ms": round(statistics.median(query_ms[name]), 1),
+        }
+        for name in embedders
+    }
+
+
+def retrieval(embedder: SentenceTransformerEmbedder, config, documents) -> tuple[dict, float]:
+    """MRR@10 and hit@5 (with intervals) of the dense and fused stages per group, over an index built by it;
+    and the seconds the build took (the model's loading included)."""
+    figures: dict = {}
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        update_index(Path(folder), documents, embedder, config.chunk, config.index.factory)
+        seconds = time.perf_counter() - started
+        retriever = Retriever(store.load(Path(folder)), embedder, config.search)
+        chunks = retriever.index.chunks
+        for group, names in GROUPS.items():
+            questions = [q for n in names for q in read_questions(ROOT / SETS[n]) if q.answerable and q.evidence]
+            stages = retriever.stages([q.question for q in questions], rerank=False)
+            relevant = relevant_counts(questions, chunks)
+            figures[group] = {"n": len(questions)}
+            for stage in ("dense", "fused"):
+                scored, _ = score_rankings(questions, [getattr(s, stage) for s in stages], chunks, relevant)
+                figures[group][stage] = {k: scored["all"][k] for k in ("mrr@10", "mrr@10_ci", "hit@5", "hit@5_ci")}
+    return figures, seconds
+
+
+def injection_head(embedder: SentenceTransformerEmbedder) -> dict:
+    """The float32-trained head alone on the hostile tuning passages (found) and hard benign ones (flagged)."""
+    head = injection.Head.load(SentenceTransformerEmbedder(dataclasses.replace(embedder.config, quantize="")).id)
+    assert head is not None, "no injection head for the default embedder"
+    out = {}
+    for name, key in (("tune-hostile.jsonl", "hostile_found"), ("tune-benign.jsonl", "benign_flagged")):
+        texts = [row["text"] for row in read_jsonl(ROOT / "eval" / "injection" / name)]
+        learned = ["learned" in kinds for kinds in injection.detect(texts, head, embedder.embed_passages)]
+        out[key] = [sum(learned), len(texts)]
+    return out
+
+
+def render(report: dict) -> str:
+    lines = [
+        "# The embedder in float32 and in int8",
+        "",
+        f"Measured {report['date']} at {report['commit']} on {report['machine']} by `scripts/embedder_report.py`: "
+        f'e5-small (the offline default) as it is and with its linear layers in int8 (`embed.quantize = "int8"`). '
+        f"Speed over the {report['passages']} chunks of the shipped corpus, the two alternating {ROUNDS} times "
+        "(medians); 95% bootstrap intervals in brackets.",
+        "",
+        "| model | passages/s | query p50 | build of the shipped index, the model's loading included |",
+        "|---|---|---|---|",
+    ]
+    for name, f in report["speed"].items():
+        lines.append(f"| {name} | {f['passages_per_s']} | {f['query_p50_ms']} ms | {report['build_s'][name]} s |")
+    ratio = report["speed"]["int8"]["passages_per_s"] / report["speed"]["float32"]["passages_per_s"]
+    lines += ["", f"int8 embeds **{ratio:.2f}x** the passages a second of float32 in this run.", ""]
+    lines += [
+        "| group | questions | stage | float32 MRR@10 | int8 MRR@10 | float32 hit@5 | int8 hit@5 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def ci(f: dict, k: str) -> str:
+        low, high = f[f"{k}_ci"]
+        return f"{f[k]:.3f} ({low:.2f}-{high:.2f})"
+
+    for group, f32 in report["retrieval"]["float32"].items():
+        i8 = report["retrieval"]["int8"][group]
+        for stage in ("dense", "fused"):
+            a, b = f32[stage], i8[stage]
+            lines.append(
+                f"| {group} | {f32['n']} | {stage} | {ci(a, 'mrr@10')} | {ci(b, 'mrr@10')} | {ci(a, 'hit@5')} | "
+                f"{ci(b, 'hit@5')} |"
+            )
+    lines += ["", "The injection head, trained on float32 vectors, reading each model's vectors:", ""]
+    lines += ["| model | hostile tuning passages found | hard benign tuning passages flagged |", "|---|---|---|"]
+    for name, f in report["injection"].items():
+        lines.append(f"| {name} | {f['hostile_found'][0]}/{f['hostile_found'][1]} | "
+                     f"{f['benign_flagged'][0]}/{f['benign_flagged'][1]} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    config = load_config(None)
+    documents, _ = load_corpus([Path(p) for p in config.corpus.paths])
+    embedders = {
+        "float32": SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="")),
+        "int8": SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="int8")),
+    }
+    report: dict = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": machine()}
+    report["build_s"], report["retrieval"], report["injection"] = {}, {}, {}
+    for name, embedder in embedders.items():
+        print(f"{name}: index, retrieval, injection head", file=sys.stderr)
+        report["retrieval"][name], seconds = retrieval(embedder, config, documents)
+        report["build_s"][name] = round(seconds, 1)
+        report["injection"][name] = injection_head(embedder)
+    with tempfile.TemporaryDirectory() as folder:
+        update_index(Path(folder), documents, embedders["float32"], config.chunk, config.index.factory)
+        texts = [c.embed_text for c in store.load(Path(folder)).chunks]
+    report["passages"] = len(texts)
+    print("speed", file=sys.stderr)
+    report["speed"] = speed(embedders, texts)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "embedder.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    (RESULTS / "embedder.md").write_text(render(report), encoding="utf-8")
+    print(render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
