@@ -21,13 +21,14 @@ import time
 from pathlib import Path
 
 from answer_report import ROOT, SETS, commit, machine
+from injection_report import read
 from rerank_report import GROUPS
 
 from rag import injection, store
 from rag.build import update_index
 from rag.config import load_config
 from rag.embed import SentenceTransformerEmbedder
-from rag.evaluate import read_jsonl, read_questions, relevant_counts, score_rankings
+from rag.evaluate import read_questions, relevant_counts, score_rankings
 from rag.load import load_corpus
 from rag.search import Retriever
 
@@ -58,14 +59,11 @@ def speed(embedders: dict[str, SentenceTransformerEmbedder], texts: list[str]) -
     }
 
 
-def retrieval(embedder: SentenceTransformerEmbedder, config, documents) -> tuple[dict, float]:
-    """MRR@10 and hit@5 (with intervals) of the dense and fused stages per group, over an index built by it;
-    and the seconds the build took (the model's loading included)."""
+def retrieval(embedder: SentenceTransformerEmbedder, config, documents) -> dict:
+    """MRR@10 and hit@5 (with intervals) of the dense and fused stages per group, over an index built by it."""
     figures: dict = {}
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
         update_index(Path(folder), documents, embedder, config.chunk, config.index.factory)
-        seconds = time.perf_counter() - started
         retriever = Retriever(store.load(Path(folder)), embedder, config.search)
         chunks = retriever.index.chunks
         for group, names in GROUPS.items():
@@ -76,16 +74,16 @@ def retrieval(embedder: SentenceTransformerEmbedder, config, documents) -> tuple
             for stage in ("dense", "fused"):
                 scored, _ = score_rankings(questions, [getattr(s, stage) for s in stages], chunks, relevant)
                 figures[group][stage] = {k: scored["all"][k] for k in ("mrr@10", "mrr@10_ci", "hit@5", "hit@5_ci")}
-    return figures, seconds
+    return figures
 
 
 def injection_head(embedder: SentenceTransformerEmbedder) -> dict:
     """The float32-trained head alone on the hostile tuning passages (found) and hard benign ones (flagged)."""
-    head = injection.Head.load(SentenceTransformerEmbedder(dataclasses.replace(embedder.config, quantize="")).id)
+    head = injection.Head.load(embedder.id)  # the float32 model's head, read by both
     assert head is not None, "no injection head for the default embedder"
     out = {}
     for name, key in (("tune-hostile.jsonl", "hostile_found"), ("tune-benign.jsonl", "benign_flagged")):
-        texts = [row["text"] for row in read_jsonl(ROOT / "eval" / "injection" / name)]
+        texts = [row["text"] for row in read(ROOT / "eval" / "injection" / name)]
         learned = ["learned" in kinds for kinds in injection.detect(texts, head, embedder.embed_passages)]
         out[key] = [sum(learned), len(texts)]
     return out
@@ -100,11 +98,11 @@ def render(report: dict) -> str:
         f"Speed over the {report['passages']} chunks of the shipped corpus, the two alternating {ROUNDS} times "
         "(medians); 95% bootstrap intervals in brackets.",
         "",
-        "| model | passages/s | query p50 | build of the shipped index, the model's loading included |",
-        "|---|---|---|---|",
+        "| model | passages/s | query p50 |",
+        "|---|---|---|",
     ]
     for name, f in report["speed"].items():
-        lines.append(f"| {name} | {f['passages_per_s']} | {f['query_p50_ms']} ms | {report['build_s'][name]} s |")
+        lines.append(f"| {name} | {f['passages_per_s']} | {f['query_p50_ms']} ms |")
     ratio = report["speed"]["int8"]["passages_per_s"] / report["speed"]["float32"]["passages_per_s"]
     lines += ["", f"int8 embeds **{ratio:.2f}x** the passages a second of float32 in this run.", ""]
     lines += [
@@ -140,11 +138,10 @@ def main() -> int:
         "int8": SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="int8")),
     }
     report: dict = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": machine()}
-    report["build_s"], report["retrieval"], report["injection"] = {}, {}, {}
+    report["retrieval"], report["injection"] = {}, {}
     for name, embedder in embedders.items():
         print(f"{name}: index, retrieval, injection head", file=sys.stderr)
-        report["retrieval"][name], seconds = retrieval(embedder, config, documents)
-        report["build_s"][name] = round(seconds, 1)
+        report["retrieval"][name] = retrieval(embedder, config, documents)
         report["injection"][name] = injection_head(embedder)
     with tempfile.TemporaryDirectory() as folder:
         update_index(Path(folder), documents, embedders["float32"], config.chunk, config.index.factory)

@@ -80,6 +80,7 @@ def test_the_head_applies_only_to_the_embedder_it_was_trained_for(tmp_path):
     path.write_text(json.dumps({"embedder": "hashing-64", "weights": [0.0] * 64, "bias": 0.0}), encoding="utf-8")
     assert Head.load("hashing-64", path) is not None
     assert Head.load("another-embedder", path) is None
+    assert Head.load("hashing-64|int8", path) is not None  # the same model in int8 (embed.quantize)
     assert Head.load("hashing-64", tmp_path / "missing.json") is None
 
 
