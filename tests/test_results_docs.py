@@ -91,3 +91,9 @@ def test_the_first_answer_table_is_rendered_from_its_json():
     module = _script("first_answer")
     report = json.loads((REPO / "docs" / "results" / "first-answer.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "first-answer.md").read_text(encoding="utf-8") == module.render(report)
+
+
+def test_the_embedder_table_is_rendered_from_its_json():
+    module = _script("embedder_report")
+    report = json.loads((REPO / "docs" / "results" / "embedder.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "embedder.md").read_text(encoding="utf-8") == module.render(report)
