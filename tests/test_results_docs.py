@@ -97,3 +97,16 @@ def test_the_embedder_table_is_rendered_from_its_json():
     module = _script("embedder_report")
     report = json.loads((REPO / "docs" / "results" / "embedder.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "embedder.md").read_text(encoding="utf-8") == module.render(report)
+
+
+def test_no_eval_question_id_appears_in_the_readme():
+    import re
+
+    ids = {
+        str(json.loads(line)["id"])
+        for path in (REPO / "eval").rglob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and "id" in json.loads(line)
+    }
+    words = set(re.findall(r"[\w-]+", (REPO / "README.md").read_text(encoding="utf-8")))
+    assert ids and not {i for i in ids if len(i) > 2} & words  # ids name single questions: history, not docs
