@@ -358,8 +358,8 @@ def build_app(
     """Builds the page (not launched) around an assistant, or a function that opens one on first use.
 
     Args:
-        assistant: A `rag.answer.Assistant` (or anything with its `stream`, `ask`, `retriever`, `config` and
-            `rerank`), or a zero-argument callable returning one.
+        assistant: A `rag.answer.Assistant` (or anything with its `stream`, `ask`, `using`, `retriever`,
+            `config` and `rerank`), or a zero-argument callable returning one.
         config: The configuration the index and models came from.
         uploads_dir: Where uploaded digests are saved; by default `uploads/` in the first corpus folder.
         allow_uploads: Let the page add digests to the shared index (otherwise the upload call is refused).
