@@ -110,3 +110,13 @@ def test_no_eval_question_id_appears_in_the_readme():
     }
     words = set(re.findall(r"[\w-]+", (REPO / "README.md").read_text(encoding="utf-8")))
     assert ids and not {i for i in ids if len(i) > 2} & words  # ids name single questions: history, not docs
+
+
+def test_the_recall_table_is_rendered_from_its_json():
+    if str(REPO / "bench") not in sys.path:
+        sys.path.insert(0, str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location("recall", REPO / "bench" / "recall.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = json.loads((REPO / "docs" / "results" / "recall.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "recall.md").read_text(encoding="utf-8") == module.render(report)
