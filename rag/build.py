@@ -12,7 +12,7 @@ import numpy as np
 
 from rag import injection, store
 from rag.chunk import chunk_document
-from rag.config import ChunkConfig
+from rag.config import ChunkConfig, StoreConfig
 from rag.embed import Embedder
 from rag.errors import CorpusError, IndexFormatError, IndexMismatchError
 from rag.types import Chunk, Document
@@ -60,6 +60,7 @@ def update_index(
     factory: str = "auto",
     rebuild: bool = False,
     progress: Progress | None = None,
+    dense: StoreConfig | None = None,
 ) -> BuildReport:
     """Brings the index in `index_dir` up to date with `documents`.
 
@@ -85,7 +86,12 @@ def update_index(
         same_factory = old is not None and old.manifest.get("index_factory") == store.choose_factory(
             factory, len(old.chunks)
         )
-        if old is not None and same_chunking and same_factory and not (added or removed or changed):
+        dense = dense or StoreConfig()
+        served = old.manifest.get("dense", {"backend": "faiss"}) if old is not None else {}
+        same_dense = served.get("backend") == dense.backend and served.get("uri", "") == (
+            dense.uri if dense.backend == "milvus" else ""
+        )
+        if old is not None and same_chunking and same_factory and same_dense and not (added or removed or changed):
             return BuildReport([], [], [], len(current), len(old.chunks), 0, written=False)
 
         keep = {i for i in current if i not in added and i not in changed} if same_chunking else set()
@@ -132,6 +138,6 @@ def update_index(
                 for i, d in current.items()
             },
         }
-        store.save(index_dir, manifest, chunks, vectors, factory, old)
+        store.save(index_dir, manifest, chunks, vectors, factory, old, dense)
         logger.info("indexed %d documents, %d chunks, %d embedded", len(current), len(chunks), len(todo))
         return BuildReport(added, changed, removed, len(keep), len(chunks), len(todo), written=True)

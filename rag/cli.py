@@ -93,6 +93,7 @@ def index(
             factory=cfg.index.factory,
             rebuild=rebuild,
             progress=progress,
+            dense=cfg.store,
         )
     elapsed = time.perf_counter() - started
     where = pipeline.index_dir(cfg)

@@ -52,6 +52,15 @@ class IndexConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    # Where dense search runs: "faiss" (an index file beside the chunks) or "milvus" (a collection per index
+    # generation, rag/milvus.py). With milvus, uri "" keeps it in a Milvus Lite file in the generation's
+    # folder; "http://host:19530" names a Milvus server (its token in RAG_MILVUS_TOKEN).
+    backend: str = "faiss"
+    uri: str = ""
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     k: int = 10
     # First stage: "hybrid" (keyword + dense, fused), "dense" or "keyword".
@@ -174,6 +183,7 @@ class Config:
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     rerank: RerankConfig = field(default_factory=RerankConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
@@ -190,6 +200,8 @@ class Config:
             raise ConfigError(f"embed.batch_size must be >= 1, got {self.embed.batch_size}")
         if self.embed.quantize not in ("", "int8"):
             raise ConfigError(f"embed.quantize must be '' or int8, got {self.embed.quantize!r}")
+        if self.store.backend not in ("faiss", "milvus"):
+            raise ConfigError(f"store.backend must be faiss or milvus, got {self.store.backend!r}")
         if self.search.k < 1:
             raise ConfigError(f"search.k must be >= 1, got {self.search.k}")
         if self.search.mode not in ("hybrid", "dense", "keyword"):

@@ -1,4 +1,5 @@
-"""The index on disk: a FAISS index, its vectors, chunk records and a manifest, swapped in atomically."""
+"""The index on disk: a FAISS index (or a Milvus collection, rag/milvus.py), its vectors, chunk records and a
+manifest, swapped in atomically."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rag import milvus
+from rag.config import StoreConfig
 from rag.errors import IndexFormatError, IndexMismatchError, IndexMissingError, RagError
 from rag.keyword import KeywordIndex
 from rag.types import Chunk
@@ -137,7 +140,11 @@ def load(index_dir: Path) -> Index:
             records = [json.loads(line) for line in f]
         chunks = [Chunk(**{**record, "flags": tuple(record["flags"])}) for record in records]
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
-        if manifest.get("index_factory", EXACT) == EXACT:
+        dense = manifest.get("dense", {"backend": "faiss"})
+        faiss_index: DenseIndex
+        if dense["backend"] == "milvus":
+            faiss_index = milvus.MilvusDense(path, dense, len(vectors))
+        elif manifest.get("index_factory", EXACT) == EXACT:
             faiss_index = build_faiss(np.ascontiguousarray(vectors), EXACT)
         else:
             faiss_index = faiss.read_index(str(path / FAISS_FILE))
@@ -171,8 +178,11 @@ def save(
     vectors: np.ndarray,
     factory: str,
     previous: Index | None = None,
+    dense: StoreConfig | None = None,
 ) -> Path:
     """Writes a new generation and makes it current in one atomic rename.
+
+    The dense vectors are searched by FAISS, or by a Milvus collection of this generation's (`dense`).
 
     The keyword index takes the rows of chunks whose text `previous` (the index being updated) already
     holds, so only new text is tokenized.
@@ -183,6 +193,7 @@ def save(
     import faiss
 
     replaced = current(index_dir)
+    dense = dense or StoreConfig()
     index_dir.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     manifest = {**manifest, "format_version": FORMAT_VERSION, "chunks": len(chunks), "built_at": time.time()}
@@ -192,7 +203,9 @@ def save(
             for chunk in chunks:
                 f.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors)
-        if factory != EXACT:  # the exact index is built at load, from vectors.npy
+        if dense.backend == "milvus":
+            manifest["dense"] = milvus.write(gen, vectors, dense.uri)
+        elif factory != EXACT:  # the exact index is built at load, from vectors.npy
             faiss.write_index(build_faiss(vectors, factory), str(gen / FAISS_FILE))
         old_rows = {c.embed_hash: row for row, c in enumerate(previous.chunks)} if previous is not None else {}
         reuse = [old_rows.get(c.embed_hash) for c in chunks]
@@ -208,10 +221,15 @@ def save(
         os.replace(pointer, index_dir / POINTER)
         _fsync_dir(index_dir)
     except BaseException:
+        if dense.backend == "milvus":
+            with contextlib.suppress(Exception):  # the error being raised says more than a failed cleanup
+                milvus.drop(gen, dense.uri)
         shutil.rmtree(gen, ignore_errors=True)
         raise
     for old in index_dir.glob("gen-*"):
         if old not in (gen, replaced):
+            if dense.backend == "milvus":
+                milvus.drop(old, dense.uri)
             shutil.rmtree(old, ignore_errors=True)
     logger.info("wrote index generation %s (%d chunks)", gen.name, len(chunks))
     return gen

@@ -8,7 +8,7 @@ import pytest
 
 from rag import injection, store
 from rag.build import update_index
-from rag.config import ChunkConfig
+from rag.config import ChunkConfig, StoreConfig
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
 from rag.load import load_corpus
 from rag.search import Retriever
@@ -16,38 +16,45 @@ from rag.search import Retriever
 CHUNKING = ChunkConfig(size=120, overlap=20)
 
 
+@pytest.fixture(params=["faiss", "milvus"])
+def dense(request) -> StoreConfig:
+    """The store contract: the tests taking this run against FAISS and against Milvus (Lite, a file per
+    index generation): the same builds, updates, failures and searches."""
+    return StoreConfig(request.param)
+
+
 def build(corpus: Path, index_dir: Path, embedder, **kwargs):
     documents, _ = load_corpus([corpus])
     return update_index(index_dir, documents, embedder, CHUNKING, **kwargs)
 
 
-def test_build_then_search_finds_the_passage(corpus, tmp_path, embedder):
-    report = build(corpus, tmp_path / "index", embedder)
+def test_build_then_search_finds_the_passage(corpus, tmp_path, embedder, dense):
+    report = build(corpus, tmp_path / "index", embedder, dense=dense)
     assert report.written and sorted(report.added) == ["daily-2026-01-05.md", "weekly-2025-06.txt"]
     hits = Retriever(store.load(tmp_path / "index"), embedder).search("GSM8K 准确率", 3)
     assert "12.5%" in hits[0].chunk.text
     assert [h.rank for h in hits] == [1, 2, 3]
 
 
-def test_unchanged_corpus_is_a_no_op(corpus, tmp_path, embedder):
-    build(corpus, tmp_path / "index", embedder)
+def test_unchanged_corpus_is_a_no_op(corpus, tmp_path, embedder, dense):
+    build(corpus, tmp_path / "index", embedder, dense=dense)
     before = (tmp_path / "index" / "CURRENT").read_text()
     embedder.calls.clear()
-    report = build(corpus, tmp_path / "index", embedder)
+    report = build(corpus, tmp_path / "index", embedder, dense=dense)
     assert not report.written and report.unchanged == 2
     assert embedder.calls == []
     assert (tmp_path / "index" / "CURRENT").read_text() == before
 
 
-def test_add_change_delete_touch_only_what_changed(corpus, tmp_path, embedder):
+def test_add_change_delete_touch_only_what_changed(corpus, tmp_path, embedder, dense):
     index_dir = tmp_path / "index"
-    build(corpus, index_dir, embedder)
+    build(corpus, index_dir, embedder, dense=dense)
     (corpus / "new-2026-01-06.md").write_text("# New\n\n全新的一期：机器人学习。\n", encoding="utf-8")
     path = corpus / "daily-2026-01-05.md"
     path.write_text(path.read_text(encoding="utf-8").replace("12.5%", "13.7%"), encoding="utf-8")
     (corpus / "weekly-2025-06.txt").unlink()
     embedder.calls.clear()
-    report = build(corpus, index_dir, embedder)
+    report = build(corpus, index_dir, embedder, dense=dense)
     assert report.added == ["new-2026-01-06.md"]
     assert report.changed == ["daily-2026-01-05.md"]
     assert report.removed == ["weekly-2025-06.txt"]
@@ -90,23 +97,44 @@ def test_a_keyword_index_from_another_tokenizer_version_is_refused_with_the_repa
     assert store.load(tmp_path / "index").keyword.search("GSM8K", 3)
 
 
-def test_an_update_that_removes_and_changes_documents_matches_a_rebuild(corpus, tmp_path, embedder):
-    build(corpus, tmp_path / "index", embedder)
+def test_an_update_that_removes_and_changes_documents_matches_a_rebuild(corpus, tmp_path, embedder, dense):
+    build(corpus, tmp_path / "index", embedder, dense=dense)
     first = sorted(corpus.iterdir())[0]
     first.write_text(first.read_text(encoding="utf-8") + "\n\nQuokkaNet 在 WombatBench 上得分 88.8。\n", "utf-8")
     sorted(corpus.iterdir())[-1].unlink()
-    build(corpus, tmp_path / "index", embedder)
-    build(corpus, tmp_path / "rebuilt", embedder)
+    build(corpus, tmp_path / "index", embedder, dense=dense)
+    build(corpus, tmp_path / "rebuilt", embedder, dense=dense)
     updated, rebuilt = store.load(tmp_path / "index"), store.load(tmp_path / "rebuilt")
     assert [c.text for c in updated.chunks] == [c.text for c in rebuilt.chunks]
     for question in ("QuokkaNet WombatBench", "GSM8K 准确率", "视频生成", "math reinforcement learning"):
         assert updated.keyword.search(question, 5) == rebuilt.keyword.search(question, 5)
+        vector = embedder.embed_queries([question])[0]
+        assert [row for row, _ in updated.search(vector, 5)] == [row for row, _ in rebuilt.search(vector, 5)]
 
 
-def test_rebuild_starts_from_scratch(corpus, tmp_path, embedder):
+def test_a_reader_keeps_searching_its_generation_while_an_update_swaps_in_the_next(corpus, tmp_path, embedder, dense):
+    build(corpus, tmp_path / "index", embedder, dense=dense)
+    reading = store.load(tmp_path / "index")
+    (corpus / "new.md").write_text("# New\n\nQuokkaNet 在 WombatBench 上得分 88.8。\n", encoding="utf-8")
+    build(corpus, tmp_path / "index", embedder, dense=dense)
+    vector = embedder.embed_queries(["QuokkaNet WombatBench"])[0]
+    assert reading.chunks[reading.search(vector, 1)[0][0]].doc_id != "new.md"  # its own generation, still whole
+    fresh = store.load(tmp_path / "index")
+    assert fresh.chunks[fresh.search(vector, 1)[0][0]].doc_id == "new.md"
+
+
+def test_a_changed_store_backend_rewrites_the_index(corpus, tmp_path, embedder):
     build(corpus, tmp_path / "index", embedder)
+    report = build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus"))
+    index = store.load(tmp_path / "index")
+    assert report.written and report.embedded == 0 and index.manifest["dense"]["backend"] == "milvus"
+    assert not build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus")).written
+
+
+def test_rebuild_starts_from_scratch(corpus, tmp_path, embedder, dense):
+    build(corpus, tmp_path / "index", embedder, dense=dense)
     embedder.calls.clear()
-    report = build(corpus, tmp_path / "index", embedder, rebuild=True)
+    report = build(corpus, tmp_path / "index", embedder, rebuild=True, dense=dense)
     assert report.written and report.embedded == len(embedder.calls) > 0
 
 
@@ -142,10 +170,10 @@ def test_chunks_the_learned_head_finds_are_flagged_at_build(corpus, tmp_path, em
     assert flagged == {"note.md": ("learned",)}
 
 
-def test_other_embedder_is_refused(corpus, tmp_path, embedder):
+def test_other_embedder_is_refused(corpus, tmp_path, embedder, dense):
     from tests.conftest import HashingEmbedder
 
-    build(corpus, tmp_path / "index", embedder)
+    build(corpus, tmp_path / "index", embedder, dense=dense)
     with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
         build(corpus, tmp_path / "index", HashingEmbedder(dim=32))
     with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
@@ -187,9 +215,9 @@ def test_missing_index_says_how_to_build(tmp_path):
         store.load(tmp_path / "index")
 
 
-def test_failed_write_leaves_previous_index_loadable(corpus, tmp_path, embedder, monkeypatch):
+def test_failed_write_leaves_previous_index_loadable(corpus, tmp_path, embedder, monkeypatch, dense):
     index_dir = tmp_path / "index"
-    build(corpus, index_dir, embedder)
+    build(corpus, index_dir, embedder, dense=dense)
     before = store.load(index_dir)
     (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
 
@@ -198,25 +226,25 @@ def test_failed_write_leaves_previous_index_loadable(corpus, tmp_path, embedder,
 
     monkeypatch.setattr(np, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        build(corpus, index_dir, embedder)
+        build(corpus, index_dir, embedder, dense=dense)
     monkeypatch.undo()
     after = store.load(index_dir)
     assert [c.chunk_id for c in after.chunks] == [c.chunk_id for c in before.chunks]
     assert sorted(p.name for p in index_dir.glob("gen-*")) == [before.path.name]
-    assert build(corpus, index_dir, embedder).added == ["new.md"]
+    assert build(corpus, index_dir, embedder, dense=dense).added == ["new.md"]
 
 
-def test_killed_build_leaves_previous_index_loadable(corpus, tmp_path, embedder):
+def test_killed_build_leaves_previous_index_loadable(corpus, tmp_path, embedder, dense):
     """A generation folder left half-written (as by kill -9) is ignored by readers and cleaned by writers."""
     index_dir = tmp_path / "index"
-    build(corpus, index_dir, embedder)
+    build(corpus, index_dir, embedder, dense=dense)
     current = store.load(index_dir).path
     half = index_dir / "gen-killed"
     shutil.copytree(current, half)
     os.remove(half / "vectors.npy")
     assert store.load(index_dir).path == current
     (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
-    build(corpus, index_dir, embedder)
+    build(corpus, index_dir, embedder, dense=dense)
     assert not half.exists()
 
 
@@ -269,3 +297,26 @@ def test_an_exact_index_keeps_one_copy_of_the_vectors_an_approximate_one_its_fai
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
         store.load(tmp_path / "hnsw")
+
+
+def test_milvus_lite_lets_one_process_search_and_a_build_runs_beside_it(corpus, tmp_path, embedder):
+    import subprocess
+    import sys
+
+    build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus"))
+    holder = (  # another process (`rag serve`, say) searching the index, which opens its Milvus Lite file
+        "import sys, numpy as np; from rag import store; "
+        f"index = store.load(__import__('pathlib').Path({str(tmp_path / 'index')!r})); "
+        "index.search(np.ones(64, np.float32) / 8, 1); print('open', flush=True); sys.stdin.read()"
+    )
+    other = subprocess.Popen([sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: E501
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        with pytest.raises(RagError, match="Milvus Lite lets one process search an index"):
+            store.load(tmp_path / "index").search(embedder.embed_queries(["GSM8K"])[0], 1)
+        (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
+        assert build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus")).added == ["new.md"]
+    finally:
+        other.communicate("", timeout=60)
+    index = store.load(tmp_path / "index")  # the new generation, searched by this process alone now
+    assert index.chunks[index.search(embedder.embed_queries(["新的内容"])[0], 1)[0][0]].doc_id == "new.md"

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import Config, load_config
+from rag.config import Config, StoreConfig, load_config
 from rag.errors import ConfigError
 
 
@@ -73,3 +73,4 @@ def test_the_profile_files_load(monkeypatch):
     assert full.embed.model == "Qwen/Qwen3-Embedding-0.6B" and full.index.dir != Config().index.dir
     assert (full.rerank.backend, full.rerank.model) == ("transformers", "Qwen/Qwen3-Reranker-0.6B")
     assert (full.generate.backend, full.generate.model) == ("transformers", "Qwen/Qwen2.5-1.5B-Instruct")
+    assert load_config(configs / "milvus.toml").store == StoreConfig("milvus", "")

@@ -38,9 +38,11 @@ def chunk_ids(index_dir: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_index_killed_at_random_moments_keeps_the_previous_index_and_then_finishes(tmp_path):
+@pytest.mark.parametrize("backend", ["faiss", "milvus"])
+def test_index_killed_at_random_moments_keeps_the_previous_index_and_then_finishes(tmp_path, monkeypatch, backend):
     """SIGKILL during an update (model loading, chunking, embedding, writing): each time the index on disk is
-    the complete previous one or the complete new one, and a last run finishes the job."""
+    the complete previous one or the complete new one, and a last run finishes the job; with either store."""
+    monkeypatch.setenv("RAG_STORE__BACKEND", backend)
     (tmp_path / "corpus").mkdir()
     shutil.copy(REPO / "corpus" / "ai-weekly-2025-06-ocr.txt", tmp_path / "corpus")
     first = rag(tmp_path, "index")

@@ -156,5 +156,11 @@ def reindex(config: Config, folder: Path, embedder: Embedder, progress: Progress
     for problem in problems:
         logger.warning("skipped %s: %s", problem.path, problem.reason)
     return update_index(
-        pipeline.index_dir(config), documents, embedder, config.chunk, factory=config.index.factory, progress=progress
+        pipeline.index_dir(config),
+        documents,
+        embedder,
+        config.chunk,
+        factory=config.index.factory,
+        progress=progress,
+        dense=config.store,
     )
