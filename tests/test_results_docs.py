@@ -120,3 +120,9 @@ def test_the_recall_table_is_rendered_from_its_json():
     spec.loader.exec_module(module)
     report = json.loads((REPO / "docs" / "results" / "recall.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / "recall.md").read_text(encoding="utf-8") == module.render(report)
+
+
+def test_the_store_parity_table_is_rendered_from_its_json():
+    module = _script("store_parity")
+    report = json.loads((REPO / "docs" / "results" / "store-parity.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / "store-parity.md").read_text(encoding="utf-8") == module.render(report)
