@@ -11,6 +11,7 @@ generation's folder either way: search needs them in memory, and Milvus would on
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import numpy as np
 from rag.errors import RagError
 
 LITE_FILE = "vectors.db"
+# Milvus Lite logs a traceback when it cannot open a file; `client` says what went wrong in one line instead.
+logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
 FIELD, BATCH = "vector", 1000
 
 
