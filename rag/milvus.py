@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +73,26 @@ def write(generation: Path, vectors: np.ndarray, uri: str) -> dict[str, str]:
         milvus.flush(name)
     milvus.close()
     if not uri:  # closing a client leaves Milvus Lite holding the file: release it for the processes that search
-        from milvus_lite.server_manager import server_manager_instance
-
-        server_manager_instance.release_server(str(generation / LITE_FILE))
+        _release(str(generation / LITE_FILE))
     return {"backend": "milvus", "uri": uri, "collection": name}
+
+
+# The searchers of each Milvus Lite file in this process: its server is released when the last one is gone.
+_searchers: Counter[str] = Counter()
+
+
+def _release(path: str) -> None:
+    """Stops this process's Milvus Lite server of `path`, so the file is free for another process."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(path)
+
+
+def _searcher_gone(path: str) -> None:
+    _searchers[path] -= 1
+    if _searchers[path] <= 0:
+        del _searchers[path]
+        _release(path)
 
 
 def drop(generation: Path, uri: str) -> None:
@@ -91,7 +109,7 @@ class MilvusDense:
 
     It connects at the first search, not when the index is loaded: a build reads the previous generation's
     chunks and vectors but never searches them, so `rag index` runs while `rag serve` holds that generation's
-    Milvus Lite file open.
+    Milvus Lite file open. A Lite file is released when no index of this process searches it any more.
     """
 
     def __init__(self, generation: Path, dense: dict[str, str], rows: int):
@@ -103,6 +121,10 @@ class MilvusDense:
         if self._client is None:
             self._client = client(self.uri, self.generation)
             self._client.load_collection(self.name)
+            if not self.uri:  # a page that swaps in a new index each day must not keep every old file open
+                path = str(self.generation / LITE_FILE)
+                _searchers[path] += 1
+                weakref.finalize(self, _searcher_gone, path)
         found = self._client.search(self.name, data=queries.tolist(), limit=k, search_params={"metric_type": "IP"})
         scores, rows = np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
         for q, hits in enumerate(found):

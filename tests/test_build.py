@@ -299,19 +299,27 @@ def test_an_exact_index_keeps_one_copy_of_the_vectors_an_approximate_one_its_fai
         store.load(tmp_path / "hnsw")
 
 
-def test_milvus_lite_lets_one_process_search_and_a_build_runs_beside_it(corpus, tmp_path, embedder):
+def search_elsewhere(index_dir: Path):
+    """Another process (`rag serve`, say) that loads the index and searches it, which opens its Milvus Lite file;
+    it prints "open" once it has, and holds the file until its stdin closes."""
     import subprocess
     import sys
 
-    build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus"))
-    holder = (  # another process (`rag serve`, say) searching the index, which opens its Milvus Lite file
-        "import sys, numpy as np; from rag import store; "
-        f"index = store.load(__import__('pathlib').Path({str(tmp_path / 'index')!r})); "
+    holder = (
+        "import sys, pathlib, numpy as np; from rag import store; "
+        f"index = store.load(pathlib.Path({str(index_dir)!r})); "
         "index.search(np.ones(64, np.float32) / 8, 1); print('open', flush=True); sys.stdin.read()"
     )
-    other = subprocess.Popen([sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: E501
+    other = subprocess.Popen([sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None
+    return other
+
+
+def test_milvus_lite_lets_one_process_search_and_a_build_runs_beside_it(corpus, tmp_path, embedder):
+    build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus"))
+    other = search_elsewhere(tmp_path / "index")
     try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        assert other.stdout.readline().strip() == "open"
         with pytest.raises(RagError, match="Milvus Lite lets one process search an index"):
             store.load(tmp_path / "index").search(embedder.embed_queries(["GSM8K"])[0], 1)
         (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
@@ -320,3 +328,18 @@ def test_milvus_lite_lets_one_process_search_and_a_build_runs_beside_it(corpus, 
         other.communicate("", timeout=60)
     index = store.load(tmp_path / "index")  # the new generation, searched by this process alone now
     assert index.chunks[index.search(embedder.embed_queries(["新的内容"])[0], 1)[0][0]].doc_id == "new.md"
+
+
+def test_a_milvus_lite_file_no_index_searches_any_more_is_free_for_another_process(corpus, tmp_path, embedder):
+    import gc
+
+    build(corpus, tmp_path / "index", embedder, dense=StoreConfig("milvus"))
+    index = store.load(tmp_path / "index")
+    index.search(embedder.embed_queries(["GSM8K"])[0], 1)  # this process opens the file
+    del index
+    gc.collect()
+    other = search_elsewhere(tmp_path / "index")
+    try:
+        assert other.stdout.readline().strip() == "open"
+    finally:
+        other.communicate("", timeout=60)
