@@ -306,10 +306,7 @@ class Backend:
             "quote": answer.quote,
             "decline_reason": answer.decline_reason,
             "query": answer.query,
-            "citations": [
-                {"n": c.n, "source": c.chunk.doc_id, "section": c.chunk.section, "link": c.chunk.link, "quote": c.quote}
-                for c in answer.citations
-            ],
+            "citations": render.citations_json(answer),
         }
 
 

@@ -92,10 +92,7 @@ def completion(answer: Answer) -> dict:
                 "finish_reason": "stop",
             }
         ],
-        "citations": [
-            {"n": c.n, "source": c.chunk.doc_id, "section": c.chunk.section, "link": c.chunk.link, "quote": c.quote}
-            for c in answer.citations
-        ],
+        "citations": render.citations_json(answer),
         "answerable": answer.answerable,
     }
 

@@ -99,6 +99,15 @@ def plain_text(answer: Answer) -> str:
     return "\n".join(lines).strip()
 
 
+def citations_json(answer: Answer) -> list[dict]:
+    """The answer's citations for API clients (the page's `ask`, the OpenAI-compatible endpoint): number,
+    document, paper title, link and the words each one quotes."""
+    return [
+        {"n": c.n, "source": c.chunk.doc_id, "section": c.chunk.section, "link": c.chunk.link, "quote": c.quote}
+        for c in answer.citations
+    ]
+
+
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
