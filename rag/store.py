@@ -221,18 +221,29 @@ def save(
         os.replace(pointer, index_dir / POINTER)
         _fsync_dir(index_dir)
     except BaseException:
-        if dense.backend == "milvus":
-            with contextlib.suppress(Exception):  # the error being raised says more than a failed cleanup
-                milvus.drop(gen, dense.uri)
-        shutil.rmtree(gen, ignore_errors=True)
+        _discard(gen, dense)
         raise
     for old in index_dir.glob("gen-*"):
         if old not in (gen, replaced):
-            if dense.backend == "milvus":
-                milvus.drop(old, dense.uri)
-            shutil.rmtree(old, ignore_errors=True)
+            _discard(old, dense)
     logger.info("wrote index generation %s (%d chunks)", gen.name, len(chunks))
     return gen
+
+
+def _discard(generation: Path, dense: StoreConfig) -> None:
+    """Removes a generation folder and, on a Milvus server, its collection: on the server its manifest names,
+    or the configured one for a build that died before writing its manifest. A collection that cannot be
+    dropped is logged, not raised: the index being written or kept is whole either way."""
+    try:
+        served = json.loads((generation / "manifest.json").read_text(encoding="utf-8")).get("dense", {})
+    except (OSError, ValueError):
+        served = {"backend": dense.backend, "uri": dense.uri}
+    if served.get("backend") == "milvus":
+        try:
+            milvus.drop(generation, served.get("uri", ""))
+        except Exception as e:  # a server's own errors, beside RagError
+            logger.warning("could not drop the Milvus collection of %s: %s", generation.name, e)
+    shutil.rmtree(generation, ignore_errors=True)
 
 
 @contextlib.contextmanager
