@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import digests  # noqa: E402
-from answer_report import commit, machine  # noqa: E402
+from answer_report import RESULTS, commit, machine, write_results  # noqa: E402
 from measure import Latency  # noqa: E402
 
 from rag import store  # noqa: E402
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=731, help="days of synthetic reports (731: about 11,000 chunks)")
     parser.add_argument("--vectors", type=Path, help="an .npz file that keeps the passage vectors between runs")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results", help="where recall.json/md go")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where recall.json/md go")
     args = parser.parse_args(argv)
     embedder = SentenceTransformerEmbedder(load_config(None).embed)
     texts = passages(args.days)
@@ -159,10 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "queries": len(asked),
         **measure(vectors, embedder.embed_queries(asked)),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "recall.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (args.out / "recall.md").write_text(render(report), encoding="utf-8")
-    print(render(report))
+    write_results("recall", report, render, args.out)
     return 0
 
 

@@ -20,6 +20,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +190,15 @@ def write_tables(results: dict) -> None:
     table = render(results, load_before())
     (RESULTS / "answers.md").write_text("# Answer figures\n\n" + table, encoding="utf-8")
     write_block(ROOT / "README.md", "answers", summary(results))
+
+
+def write_results(name: str, report: dict, render: Callable[[dict], str], folder: Path = RESULTS) -> None:
+    """Writes a script's figures to `folder`/NAME.json and the table rendered from them to NAME.md (what
+    tests/test_results_docs.py checks), and prints the table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / f"{name}.md").write_text(render(report), encoding="utf-8")
+    print(render(report))
 
 
 def write_block(path: Path, name: str, text: str) -> None:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from answer_report import ROOT, commit, machine
+from answer_report import ROOT, commit, machine, write_results
 
 from rag import cards, pipeline
 from rag.chunk import chunk_document
@@ -33,7 +33,6 @@ from rag.excerpt import one_per_paper
 from rag.load import load_corpus
 
 DIGEST = ROOT / "eval" / "digest"
-RESULTS = ROOT / "docs" / "results"
 
 
 def rows(name: str) -> list[dict]:
@@ -211,10 +210,7 @@ def main() -> int:
         figures["list_mode"] = list_mode_ceiling(questions, retriever, config.generate.list_passages)
         report["topics"][name] = figures
     report["synthetic"] = synthetic(retriever.embedder.embed_queries)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "digest.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (RESULTS / "digest.md").write_text(render(report), encoding="utf-8")
-    print(render(report))
+    write_results("digest", report, render)
     return 0
 
 

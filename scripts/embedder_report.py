@@ -13,26 +13,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from answer_report import ROOT, SETS, commit, machine
+from answer_report import ROOT, SETS, commit, machine, write_results
 from injection_report import read
 from rerank_report import GROUPS
 
 from rag import injection, store
 from rag.build import update_index
+from rag.chunk import chunk_document
 from rag.config import load_config
 from rag.embed import SentenceTransformerEmbedder
 from rag.evaluate import read_questions, relevant_counts, score_rankings
 from rag.load import load_corpus
 from rag.search import Retriever
 
-RESULTS = ROOT / "docs" / "results"
 ROUNDS = 3
 QUERIES = ["这期日报里哪些论文做视频生成？", "What does the weekly report say about Qwen3 embeddings?"] * 5
 
@@ -143,16 +142,11 @@ def main() -> int:
         print(f"{name}: index, retrieval, injection head", file=sys.stderr)
         report["retrieval"][name] = retrieval(embedder, config, documents)
         report["injection"][name] = injection_head(embedder)
-    with tempfile.TemporaryDirectory() as folder:
-        update_index(Path(folder), documents, embedders["float32"], config.chunk, config.index.factory)
-        texts = [c.embed_text for c in store.load(Path(folder)).chunks]
+    texts = [c.embed_text for d in documents for c in chunk_document(d, config.chunk)]  # what an index embeds
     report["passages"] = len(texts)
     print("speed", file=sys.stderr)
     report["speed"] = speed(embedders, texts)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "embedder.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (RESULTS / "embedder.md").write_text(render(report), encoding="utf-8")
-    print(render(report))
+    write_results("embedder", report, render)
     return 0
 
 

@@ -13,19 +13,17 @@ answered and each answer's latency; each ratio is (A first + B first) / (A secon
 from __future__ import annotations
 
 import datetime
-import json
 import tempfile
 import time
 from pathlib import Path
 
-from answer_report import ROOT, commit, machine
+from answer_report import commit, machine, write_results
 from load_test import free_port, make_client, start_server, stop_server, wait_until_up
 
 QUESTIONS = {
     "A": "MOVA 是什么模型？它用了多大参数量的架构？",
     "B": "How much faster is Aster than existing methods for scientific discovery?",
 }
-RESULTS = ROOT / "docs" / "results"
 
 
 def wait_for_warm_up(log, server) -> None:
@@ -111,11 +109,7 @@ def main() -> int:
         "runs": runs,
         "ratio": {"at_once": ratio(runs[:2]), "when_ready": ratio(runs[2:])},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=1, ensure_ascii=False) + "\n"
-    (RESULTS / "first-answer.json").write_text(text, encoding="utf-8")
-    (RESULTS / "first-answer.md").write_text(render(report), encoding="utf-8")
-    print(render(report))
+    write_results("first-answer", report, render)
     return 0
 
 

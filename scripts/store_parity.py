@@ -15,15 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from answer_report import ROOT, commit, machine
+from answer_report import ROOT, commit, machine, write_results
 
 from rag import pipeline, store
 from rag.build import update_index
 from rag.config import StoreConfig, load_config
 from rag.load import load_corpus
 from rag.search import Retriever
-
-RESULTS = ROOT / "docs" / "results"
 
 
 def questions() -> list[str]:
@@ -84,10 +82,7 @@ def main() -> int:
             "same_order": sum(a == b for a, b in pairs),
             "same_set": sum(set(a) == set(b) for a, b in pairs),
         }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "store-parity.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (RESULTS / "store-parity.md").write_text(render(report), encoding="utf-8")
-    print(render(report))
+    write_results("store-parity", report, render)
     return 0
 
 

@@ -8,14 +8,18 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _script(name: str):
-    """scripts/NAME.py as a module; scripts/ is on sys.path, as when it runs (some reuse each other's helpers)."""
-    if str(REPO / "scripts") not in sys.path:
-        sys.path.insert(0, str(REPO / "scripts"))
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+def _script(name: str, folder: str = "scripts"):
+    """scripts/NAME.py (or FOLDER/NAME.py) as a module; its folder and scripts/ are on sys.path, as when it runs
+    (some reuse each other's helpers)."""
+    for path in {REPO / "scripts", REPO / folder}:
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    spec = importlib.util.spec_from_file_location(name, REPO / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -72,31 +76,28 @@ def test_the_reranker_table_is_rendered_from_its_json():
     assert (REPO / "docs" / "results" / "rerank.md").read_text(encoding="utf-8") == "# Rerankers compared\n\n" + table
 
 
-def test_the_reading_ceiling_table_is_rendered_from_its_json():
-    module = _script("reading_ceiling")
-    report = json.loads((REPO / "docs" / "results" / "reading-ceiling.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "reading-ceiling.md").read_text(encoding="utf-8") == module.render(report)
+@pytest.mark.parametrize(
+    ("folder", "script", "results"),
+    [
+        ("scripts", "reading_ceiling", "reading-ceiling"),
+        ("scripts", "digest_report", "digest"),
+        ("scripts", "first_answer", "first-answer"),
+        ("scripts", "embedder_report", "embedder"),
+        ("scripts", "store_parity", "store-parity"),
+        ("bench", "recall", "recall"),
+    ],
+)
+def test_a_results_table_is_rendered_from_its_json(folder, script, results):
+    module = _script(script, folder)
+    report = json.loads((REPO / "docs" / "results" / f"{results}.json").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "results" / f"{results}.md").read_text(encoding="utf-8") == module.render(report)
 
 
-def test_the_digest_questions_tables_are_rendered_from_their_json():
+def test_the_digest_report_reads_the_held_out_labels_as_its_routes():
     module = _script("digest_report")
-    report = json.loads((REPO / "docs" / "results" / "digest.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "digest.md").read_text(encoding="utf-8") == module.render(report)
     assert module.expected({"route": "count", "topic": "robotics", "digest": ""}) == ""
     assert module.expected({"route": "summary", "topic": "", "digest": "weekly"}) == ""
     assert module.expected({"route": "count", "count": 34}) == "count"  # the held-out set's labels
-
-
-def test_the_first_answer_table_is_rendered_from_its_json():
-    module = _script("first_answer")
-    report = json.loads((REPO / "docs" / "results" / "first-answer.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "first-answer.md").read_text(encoding="utf-8") == module.render(report)
-
-
-def test_the_embedder_table_is_rendered_from_its_json():
-    module = _script("embedder_report")
-    report = json.loads((REPO / "docs" / "results" / "embedder.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "embedder.md").read_text(encoding="utf-8") == module.render(report)
 
 
 def test_no_eval_question_id_appears_in_the_readme():
@@ -110,19 +111,3 @@ def test_no_eval_question_id_appears_in_the_readme():
     }
     words = set(re.findall(r"[\w-]+", (REPO / "README.md").read_text(encoding="utf-8")))
     assert ids and not {i for i in ids if len(i) > 2} & words  # ids name single questions: history, not docs
-
-
-def test_the_recall_table_is_rendered_from_its_json():
-    if str(REPO / "bench") not in sys.path:
-        sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("recall", REPO / "bench" / "recall.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    report = json.loads((REPO / "docs" / "results" / "recall.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "recall.md").read_text(encoding="utf-8") == module.render(report)
-
-
-def test_the_store_parity_table_is_rendered_from_its_json():
-    module = _script("store_parity")
-    report = json.loads((REPO / "docs" / "results" / "store-parity.json").read_text(encoding="utf-8"))
-    assert (REPO / "docs" / "results" / "store-parity.md").read_text(encoding="utf-8") == module.render(report)
