@@ -297,8 +297,7 @@ class Backend:
             question: The question, in English or Chinese.
         """
         with _api_errors():
-            question = _text(question, "question")
-            answer = self.answer(question)
+            answer = self.answer(question)  # which refuses a question that is no text
         return {
             "answer": answer.text,
             "answerable": answer.answerable,
