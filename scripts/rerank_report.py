@@ -10,7 +10,7 @@ Each candidate reorders the same fused first-stage ranking of each question:
   sentence, embedded once here as an index would store them), mixed with the first-stage score at weight 0.3
   (chosen on the tuning sets, decision 0008).
 Figures are over answerable questions with evidence; intervals are 95% bootstrap intervals over questions.
-The table goes to the JSON's name with .md and to the README between its `rerank:begin`/`rerank:end` marks.
+The table goes to the JSON's name with .md (docs/results/rerank.md, which the README links).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from answer_report import ROOT, SETS, commit, machine, write_block
+from answer_report import ROOT, SETS, commit, machine
 
 from rag import fuse, pipeline
 from rag.cite import sentences
@@ -83,7 +83,6 @@ def main() -> int:
         args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     table = render(report)
     args.json.with_suffix(".md").write_text("# Rerankers compared\n\n" + table, encoding="utf-8")
-    write_block(ROOT / "README.md", "rerank", table)
     print(table)
     return 0
 

@@ -6,7 +6,10 @@ import hashlib
 import os
 import re
 import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +116,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[str]:
+    """The URI of a Milvus server process for the store's server path (`store.uri`): Milvus Lite's gRPC server
+    mode, so the client makes the calls it makes to a Milvus Standalone, on the Lite engine."""
+    from pymilvus import MilvusClient
+
+    port, data = free_port(), tmp_path_factory.mktemp("milvus-server")
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--host", "127.0.0.1"]
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
+    while True:
+        try:
+            MilvusClient(uri, timeout=2).close()
+            break
+        except Exception:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"the Milvus Lite server did not start on {uri}") from None
+            time.sleep(0.2)
+    yield uri
+    server.terminate()
+    server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,12 @@ from rag.search import Retriever
 CHUNKING = ChunkConfig(size=120, overlap=20)
 
 
-@pytest.fixture(params=["faiss", "milvus"])
+@pytest.fixture(params=["faiss", "milvus", "milvus-server"])
 def dense(request) -> StoreConfig:
-    """The store contract: the tests taking this run against FAISS and against Milvus (Lite, a file per
-    index generation): the same builds, updates, failures and searches."""
+    """The store contract: the tests taking this run against FAISS, Milvus Lite (a file per index generation)
+    and a Milvus server (a collection per generation): the same builds, updates, failures and searches."""
+    if request.param == "milvus-server":
+        return StoreConfig("milvus", request.getfixturevalue("milvus_server"))
     return StoreConfig(request.param)
 
 
@@ -343,3 +345,24 @@ def test_a_milvus_lite_file_no_index_searches_any_more_is_free_for_another_proce
         assert other.stdout.readline().strip() == "open"
     finally:
         other.communicate("", timeout=60)
+
+
+def test_a_milvus_server_holds_the_collections_of_the_generations_on_disk(corpus, tmp_path, embedder, milvus_server):
+    from pymilvus import MilvusClient
+
+    from rag import milvus
+
+    server, index_dir, made = StoreConfig("milvus", milvus_server), tmp_path / "index", set()
+
+    def on_server() -> set[str]:  # of the collections this index made
+        return set(MilvusClient(milvus_server).list_collections()) & made
+
+    for day in range(3):  # the third build removes the first generation
+        (corpus / f"day-{day}.md").write_text(f"# Day {day}\n\nQuokkaNet day {day}.\n", encoding="utf-8")
+        build(corpus, index_dir, embedder, dense=server)
+        made.add(store.load(index_dir).manifest["dense"]["collection"])
+    assert len(made) == 3 and on_server() == {milvus.collection(g) for g in index_dir.glob("gen-*")}
+    assert len(on_server()) == 2  # the current generation and the one it replaced
+    build(corpus, index_dir, embedder, dense=StoreConfig("faiss"))
+    build(corpus, index_dir, embedder, rebuild=True)  # both Milvus generations have left the disk now
+    assert on_server() == set()
