@@ -106,7 +106,10 @@ def update_index(
         if old is not None:
             cache = {c.embed_hash: old.vectors[row] for row, c in enumerate(old.chunks)}
         todo = sorted({c.embed_hash: c.embed_text for c in fresh if c.embed_hash not in cache}.items())
-        work, batch = len(fresh) + len(todo), 32  # progress counts chunks checked for orders, then embedded
+        work = len(fresh) + len(todo)  # progress counts chunks checked for orders, then embedded
+        # Texts handed to the embedder at once: 32 keeps the progress bar moving; an embedder that spreads the
+        # work over processes or a cluster (rag/backfill.py) asks for more.
+        batch = getattr(embedder, "texts_per_call", 32)
 
         # New chunks are checked for orders to an AI reader: the patterns, and the learned head on each sentence.
         head = injection.Head.load(embedder.id)

@@ -64,11 +64,17 @@ def index(
         list[Path] | None, typer.Option("--corpus", help="Another folder (or file) of digests; repeatable.")
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from scratch instead of updating.")] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Embed in this many processes (Ray actors with --ray), each with a model.")
+    ] = 1,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Embed with Ray Data: on the cluster RAY_ADDRESS names, else a local one.")
+    ] = False,
 ) -> None:
     """Build the index, or update it with new, changed and deleted digests."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from rag import pipeline
+    from rag import backfill, pipeline
     from rag.build import update_index
     from rag.load import load_corpus
 
@@ -78,7 +84,10 @@ def index(
     for problem in problems:
         typer.secho(f"skipped {problem.path}: {problem.reason}", fg="yellow", err=True)
     columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
-    with Progress(*columns, TimeRemainingColumn(), transient=True) as bar:
+    with (
+        backfill.spread(pipeline.make_embedder(cfg), workers, ray) as embedder,
+        Progress(*columns, TimeRemainingColumn(), transient=True) as bar,
+    ):
         task = bar.add_task("embed", total=None, rate="")
 
         def progress(done: int, total: int) -> None:
@@ -88,7 +97,7 @@ def index(
         report = update_index(
             pipeline.index_dir(cfg),
             documents,
-            pipeline.make_embedder(cfg),
+            embedder,
             cfg.chunk,
             factory=cfg.index.factory,
             rebuild=rebuild,
