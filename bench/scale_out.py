@@ -1,0 +1,119 @@
+"""Faster embedding on one machine, in one run: the float32 and int8 embedder, and builds spread over workers.
+
+    .venv/bin/python bench/scale_out.py      # writes docs/results/scale-out.json and scale-out.md (~8 min)
+
+Passages/s: the shipped corpus's chunks embedded by the default e5 in float32, in int8 (`embed.quantize`),
+and in float32 by two local processes (`rag index --workers 2`, pool started and warm), alternating three
+times (medians; machines here vary by 1.5x from run to run, so read the ratios). Builds: `rag index --rebuild`
+of the shipped corpus as a user runs it (a new process: model loading, the injection check, embedding and
+writing), plain, with `--workers 2`, and with `--ray --workers 2` (a Ray started for the build); the three
+indexes are checked to hold the same chunks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from answer_report import commit, machine, write_results  # noqa: E402
+
+from rag import backfill, store  # noqa: E402
+from rag.chunk import chunk_document  # noqa: E402
+from rag.config import load_config  # noqa: E402
+from rag.embed import SentenceTransformerEmbedder  # noqa: E402
+from rag.load import load_corpus  # noqa: E402
+
+ROUNDS = 3
+BUILDS = {"plain": [], "--workers 2": ["--workers", "2"], "--ray --workers 2": ["--ray", "--workers", "2"]}
+
+
+def passages_per_s(embedders: dict, texts: list[str]) -> dict[str, float]:
+    seconds: dict[str, list[float]] = {name: [] for name in embedders}
+    for embedder in embedders.values():
+        embedder.embed_passages(texts[:4])  # loads the model (in each worker, for the pool)
+    for _ in range(ROUNDS):
+        for name, embedder in embedders.items():
+            started = time.perf_counter()
+            embedder.embed_passages(texts)
+            seconds[name].append(time.perf_counter() - started)
+    return {name: round(len(texts) / statistics.median(s), 1) for name, s in seconds.items()}
+
+
+def builds(workdir: Path) -> dict[str, dict]:
+    out, chunk_ids = {}, {}
+    env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+    for name, args in BUILDS.items():
+        index_dir = workdir / name.replace(" ", "").replace("-", "_")
+        started = time.perf_counter()
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "rag"), "index", "--rebuild", *args],
+            env={**env, "RAG_INDEX__DIR": str(index_dir), "HF_HUB_OFFLINE": "1"},
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        out[name] = {"seconds": round(time.perf_counter() - started, 1)}
+        chunk_ids[name] = [c.chunk_id for c in store.load(index_dir).chunks]
+        out[name]["chunks"] = len(chunk_ids[name])
+    if len({tuple(ids) for ids in chunk_ids.values()}) != 1:
+        raise SystemExit("the builds hold different chunks")
+    return out
+
+
+def render(report: dict) -> str:
+    speed, built = report["passages_per_s"], report["builds"]
+    lines = [
+        "# Scaling out on one machine",
+        "",
+        f"Measured {report['date']} at {report['commit']} on {report['machine']} by `bench/scale_out.py`, over the "
+        f"{report['passages']} chunks of the shipped corpus. Ratios are within this run.",
+        "",
+        "| embedder | passages/s | against float32 |",
+        "|---|---|---|",
+    ]
+    for name, rate in speed.items():
+        lines.append(f"| {name} | {rate} | {rate / speed['float32']:.2f}x |")
+    lines += [
+        "",
+        "`rag index --rebuild` of the shipped corpus, a new process each (loading the models, the injection "
+        "check, embedding, writing):",
+        "",
+        "| build | seconds | against plain |",
+        "|---|---|---|",
+    ]
+    for name, f in built.items():
+        lines.append(f"| `{name}` | {f['seconds']} | {f['seconds'] / built['plain']['seconds']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    config = load_config(None)
+    documents, _ = load_corpus([Path(p) for p in config.corpus.paths])
+    texts = [c.embed_text for d in documents for c in chunk_document(d, config.chunk)]  # what an index embeds
+    report: dict = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": machine()}
+    report["passages"] = len(texts)
+    float32 = SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize=""))
+    int8 = SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="int8"))
+    print("passages/s", file=sys.stderr)
+    with backfill.spread(float32, workers=2) as pool:
+        embedders = {"float32": float32, "int8": int8, "float32, 2 processes": pool}
+        report["passages_per_s"] = passages_per_s(embedders, texts)
+    print("builds", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as workdir:
+        report["builds"] = builds(Path(workdir))
+    write_results("scale-out", report, render)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
