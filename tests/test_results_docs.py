@@ -83,12 +83,21 @@ def test_the_reranker_table_is_rendered_from_its_json():
         ("scripts", "embedder_report", "embedder"),
         ("scripts", "store_parity", "store-parity"),
         ("bench", "recall", "recall"),
+        ("bench", "scale_out", "scale-out"),
     ],
 )
 def test_a_results_table_is_rendered_from_its_json(folder, script, results):
     module = _script(script, folder)
     report = json.loads((REPO / "docs" / "results" / f"{results}.json").read_text(encoding="utf-8"))
     assert (REPO / "docs" / "results" / f"{results}.md").read_text(encoding="utf-8") == module.render(report)
+
+
+def test_the_readme_lines_on_scaling_out_are_rendered_from_the_json():
+    module = _script("scale_out", "bench")
+    report = json.loads((REPO / "docs" / "results" / "scale-out.json").read_text(encoding="utf-8"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- scale-out:begin -->\n", 1)[1].split("<!-- scale-out:end -->", 1)[0]
+    assert block == module.readme_summary(report)
 
 
 def test_the_digest_report_reads_the_held_out_labels_as_its_routes():
