@@ -250,13 +250,13 @@ def test_killed_build_leaves_previous_index_loadable(corpus, tmp_path, embedder,
     assert not half.exists()
 
 
-def test_two_writers_do_not_both_write(tmp_path):
-    with (
-        store.write_lock(tmp_path),
-        pytest.raises(RagError, match="another `rag index`"),
-        store.write_lock(tmp_path),
-    ):
-        pass
+def test_a_second_writer_is_refused_and_changes_nothing(corpus, tmp_path, embedder, dense):
+    build(corpus, tmp_path / "index", embedder, dense=dense)
+    before = store.load(tmp_path / "index").path
+    (corpus / "new.md").write_text("# New\n\n新的内容。\n", encoding="utf-8")
+    with store.write_lock(tmp_path / "index"), pytest.raises(RagError, match="another `rag index`"):
+        build(corpus, tmp_path / "index", embedder, dense=dense)
+    assert store.load(tmp_path / "index").path == before and len(list((tmp_path / "index").glob("gen-*"))) == 1
 
 
 def test_bad_factory_string_is_a_clear_error(corpus, tmp_path, embedder):
