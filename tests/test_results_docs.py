@@ -82,6 +82,7 @@ def test_the_reranker_table_is_rendered_from_its_json():
         ("scripts", "first_answer", "first-answer"),
         ("scripts", "embedder_report", "embedder"),
         ("scripts", "store_parity", "store-parity"),
+        ("scripts", "keyword_milvus", "keyword-milvus"),
         ("bench", "recall", "recall"),
         ("bench", "scale_out", "scale-out"),
     ],
