@@ -128,7 +128,10 @@ class RayEmbedder(_Spread):
                 _node_ip_address="127.0.0.1",
             )
         else:
-            ray.init(self.address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+            try:
+                ray.init(self.address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+            except (ConnectionError, ValueError) as e:
+                raise RagError(f"cannot reach Ray at RAY_ADDRESS={self.address} ({e}); check the address") from None
         self._started = True
         with warnings.catch_warnings():  # Ray's first DataContext warns about its own deprecated fields
             warnings.simplefilter("ignore", DeprecationWarning)

@@ -10,7 +10,7 @@ from rag import backfill, store
 from rag.build import update_index
 from rag.config import ChunkConfig, EmbedConfig
 from rag.embed import SentenceTransformerEmbedder
-from rag.errors import ConfigError
+from rag.errors import ConfigError, RagError
 from rag.load import load_corpus
 
 
@@ -25,6 +25,15 @@ def test_ray_not_installed_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     with pytest.raises(ConfigError, match=r"pip install 'digest-rag\[ray\]'"):
         backfill.RayEmbedder(SentenceTransformerEmbedder(EmbedConfig()), 2)
+
+
+def test_a_ray_address_with_no_cluster_behind_it_is_one_line(monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "auto")  # the cluster `ray start` would have started on this machine
+    with (
+        backfill.spread(SentenceTransformerEmbedder(EmbedConfig()), 2, ray=True) as embedder,
+        pytest.raises(RagError, match="cannot reach Ray at RAY_ADDRESS=auto"),
+    ):
+        embedder.embed_passages(["a passage"])
 
 
 @pytest.mark.slow
