@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import warnings
 from collections.abc import Iterator
@@ -161,7 +162,12 @@ class RayEmbedder(_Spread):
             # One batch in flight per actor, else the first actor up takes every queued batch.
             compute=ray.data.ActorPoolStrategy(size=self.workers, max_tasks_in_flight_per_actor=1),
         )
-        parts = list(embedded.iter_batches(batch_size=None, batch_format="numpy"))
+        try:
+            parts = list(embedded.iter_batches(batch_size=None, batch_format="numpy"))
+        except ray.exceptions.RayError as e:  # a worker's error comes wrapped, its traceback in the text
+            raised = [line for line in str(e).splitlines() if re.match(r"[\w.]+Error: ", line)]
+            reason = raised[-1].split(": ", 1)[1] if raised else str(e).strip().splitlines()[0]
+            raise RagError(f"the Ray embedding job failed: {reason}") from None
         vectors = np.concatenate([part["vector"] for part in parts]).astype(np.float32)
         ordered = np.empty_like(vectors)
         ordered[np.concatenate([part["row"] for part in parts])] = vectors

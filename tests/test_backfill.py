@@ -56,3 +56,14 @@ def test_a_build_spread_over_two_workers_writes_what_the_plain_build_writes(
     assert {**other.manifest, "built_at": 0} == {**plain.manifest, "built_at": 0}
     # The same index: a plain update of the spread build finds nothing to do.
     assert not update_index(tmp_path / "spread", documents, real_embedder, chunking).written
+
+
+@pytest.mark.slow
+def test_an_error_in_a_ray_worker_is_one_line_naming_it(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    missing = SentenceTransformerEmbedder(EmbedConfig(model="/nonexistent/model"))  # fails in the actor
+    with (
+        backfill.spread(missing, 1, ray=True) as embedder,
+        pytest.raises(RagError, match=r"^the Ray embedding job failed: cannot load embedder model id '/nonexistent/"),
+    ):
+        embedder.embed_passages(["a passage"])
