@@ -4,7 +4,7 @@
     .venv/bin/python bench/scale_out.py --render     # only the tables and the README's lines, from the JSON
 
 Passages/s: the shipped corpus's chunks embedded by the default e5 in float32, in int8 (`embed.quantize`),
-and in float32 by two local processes (`rag index --workers 2`, pool started and warm), alternating three
+and in each by two local processes (`rag index --workers 2`, pool started and warm), alternating three
 times (medians; machines here vary by 1.5x from run to run, so read the ratios). Builds: `rag index --rebuild`
 of the shipped corpus as a user runs it (a new process: model loading, the injection check, embedding and
 writing), plain, with `--workers 2`, and with `--ray --workers 2` (a Ray started for the build); the three
@@ -141,8 +141,8 @@ def measure() -> dict:
     float32 = SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize=""))
     int8 = SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="int8"))
     print("passages/s", file=sys.stderr)
-    with backfill.spread(float32, workers=2) as pool:
-        embedders = {"float32": float32, "int8": int8, "float32, 2 processes": pool}
+    with backfill.spread(float32, workers=2) as pool, backfill.spread(int8, workers=2) as int8_pool:
+        embedders = {"float32": float32, "int8": int8, "float32, 2 processes": pool, "int8, 2 processes": int8_pool}
         report["passages_per_s"] = passages_per_s(embedders, texts)
     print("builds", file=sys.stderr)
     with tempfile.TemporaryDirectory() as workdir:
