@@ -18,7 +18,6 @@ import dataclasses
 import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from answer_report import RESULTS, commit, machine, write_block, write_results  # noqa: E402
+from embedder_report import speed  # noqa: E402
 
 from rag import backfill, store  # noqa: E402
 from rag.chunk import chunk_document  # noqa: E402
@@ -36,20 +36,13 @@ from rag.config import load_config  # noqa: E402
 from rag.embed import SentenceTransformerEmbedder  # noqa: E402
 from rag.load import load_corpus  # noqa: E402
 
-ROUNDS = 3
 BUILDS = {"plain": [], "--workers 2": ["--workers", "2"], "--ray --workers 2": ["--ray", "--workers", "2"]}
 
 
 def passages_per_s(embedders: dict, texts: list[str]) -> dict[str, float]:
-    seconds: dict[str, list[float]] = {name: [] for name in embedders}
     for embedder in embedders.values():
-        embedder.embed_passages(texts[:4])  # loads the model (in each worker, for the pool)
-    for _ in range(ROUNDS):
-        for name, embedder in embedders.items():
-            started = time.perf_counter()
-            embedder.embed_passages(texts)
-            seconds[name].append(time.perf_counter() - started)
-    return {name: round(len(texts) / statistics.median(s), 1) for name, s in seconds.items()}
+        embedder.embed_passages(texts[:4])  # loads the model (in each worker, for the pools)
+    return {name: figures["passages_per_s"] for name, figures in speed(embedders, texts).items()}
 
 
 def builds(workdir: Path) -> dict[str, dict]:
