@@ -189,6 +189,8 @@ def spread(embedder: SentenceTransformerEmbedder, workers: int = 1, ray: bool = 
     if not ray and workers == 1:
         yield embedder
         return
+    if embedder.config.backend == "onnx":
+        embedder.embed_passages([])  # loads it: a first ONNX export is made here once, not by each local worker
     spread = RayEmbedder(embedder, workers) if ray else ProcessEmbedder(embedder, workers)
     try:
         yield spread

@@ -37,10 +37,13 @@ class EmbedConfig:
     batch_size: int = 16
     # "" picks a GPU when there is one, else the CPU.
     device: str = ""
-    # "int8": the model's linear layers run in int8 (PyTorch dynamic quantization, on the CPU), for faster
-    # embedding of the same model; "" keeps float32. Its vectors differ a little, so an index built with one
-    # is rebuilt for the other (docs/results/embedder.md says what it gains and costs).
+    # "int8": the model's linear layers run in int8 (weights quantized once, activations per batch, on the
+    # CPU), for faster embedding of the same model; "" keeps float32. Its vectors differ a little, so an index
+    # built with one is rebuilt for the other (docs/results/embedder.md says what it gains and costs).
     quantize: str = ""
+    # "torch", or "onnx": the transformer runs in ONNX Runtime (the `onnx` extra), exported from the same
+    # weights on first use (rag/onnxrt.py). In float32 its vectors are torch's, so an index serves both.
+    backend: str = "torch"
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,8 @@ class Config:
             raise ConfigError(f"embed.batch_size must be >= 1, got {self.embed.batch_size}")
         if self.embed.quantize not in ("", "int8"):
             raise ConfigError(f"embed.quantize must be '' or int8, got {self.embed.quantize!r}")
+        if self.embed.backend not in ("torch", "onnx"):
+            raise ConfigError(f"embed.backend must be torch or onnx, got {self.embed.backend!r}")
         if self.store.backend not in ("faiss", "milvus"):
             raise ConfigError(f"store.backend must be faiss or milvus, got {self.store.backend!r}")
         if self.search.k < 1:

@@ -67,7 +67,8 @@ class SentenceTransformerEmbedder:
     def id(self) -> str:
         c = self.config
         dim = f"|dim={c.dimension}" if c.dimension else ""
-        quantized = f"|{c.quantize}" if c.quantize else ""
+        # ONNX Runtime in float32 gives torch's vectors (to 1e-6), so only its int8 gets an id of its own.
+        quantized = f"|{'onnx-' if c.backend == 'onnx' else ''}{c.quantize}" if c.quantize else ""
         prompts = f"|query={c.query_prompt!r}|passage={c.passage_prompt!r}"
         return f"{c.model}{dim}{prompts}|max_seq={c.max_seq_length}{quantized}"
 
@@ -100,7 +101,11 @@ class SentenceTransformerEmbedder:
                 "offline, embed.model must name a folder on disk or a model already in the Hugging Face cache"
             ) from None
         model.max_seq_length = min(self.config.max_seq_length, model.max_seq_length or self.config.max_seq_length)
-        if self.config.quantize == "int8":
+        if self.config.backend == "onnx":
+            from rag.onnxrt import use_onnx
+
+            model = use_onnx(model, self.config.quantize)
+        elif self.config.quantize == "int8":
             model = quantized(model)
         self._model = model
         return model

@@ -206,12 +206,13 @@ class Head:
     def load(cls, embedder_id: str, path: Path | None = None) -> Head | None:
         """The head trained for this embedder, or None (no head file, or one trained for another embedder).
         A head trained on a model's float32 vectors reads those of the same model in int8 (`embed.quantize`,
-        whose id adds "|int8"): it finds fewer orders there (docs/results/embedder.md), far more than none."""
+        whose id adds "|int8", or "|onnx-int8" in ONNX Runtime): it finds fewer orders there
+        (docs/results/embedder.md), far more than none."""
         path = path or HEAD
         if not path.exists():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        if embedder_id not in (data["embedder"], f"{data['embedder']}|int8"):
+        if embedder_id not in (data["embedder"], *(f"{data['embedder']}|{q}" for q in ("int8", "onnx-int8"))):
             logger.info("the injection head was trained for %s, not %s: patterns only", data["embedder"], embedder_id)
             return None
         return cls(data["embedder"], np.asarray(data["weights"], dtype=np.float32), float(data["bias"]))

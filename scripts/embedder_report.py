@@ -1,9 +1,10 @@
-"""The default embedder in float32 against the same model in int8 (`embed.quantize = "int8"`), in one run.
+"""The default embedder in float32 against the same model in int8, in PyTorch and in ONNX Runtime, in one run.
 
     .venv/bin/python scripts/embedder_report.py      # writes docs/results/embedder.json and embedder.md
 
-Speed: passages per second embedding the shipped corpus's chunks, and the p50 of one query, the two models
-alternating three times (machines here vary by 1.5x from run to run: read the ratio). Retrieval: the shipped
+The four: `embed.quantize` "" or "int8", each with `embed.backend` "torch" or "onnx". Speed: passages per
+second embedding the shipped corpus's chunks, and the p50 of one query, the models alternating three times
+(machines here vary by 1.5x from run to run: read the ratios). Retrieval: the shipped
 corpus indexed by each, then MRR@10 and hit@5 of the dense and the fused stage on the tuning, validation and
 blind questions (the sets of scripts/rerank_report.py). The injection head (trained on float32 vectors): the
 hostile tuning passages it finds and the hard benign ones it flags, given each model's vectors.
@@ -88,39 +89,47 @@ def injection_head(embedder: SentenceTransformerEmbedder) -> dict:
     return out
 
 
+def largest_change(report: dict, name: str) -> float:
+    """The largest move of any MRR@10 or hit@5 (any group, either stage) of model `name` from float32's."""
+    retrieval = report["retrieval"]
+    return max(
+        abs(retrieval[name][group][stage][k] - retrieval["float32"][group][stage][k])
+        for group in retrieval["float32"]
+        for stage in ("dense", "fused")
+        for k in ("mrr@10", "hit@5")
+    )
+
+
 def render(report: dict) -> str:
+    speed, retrieval = report["speed"], report["retrieval"]
     lines = [
-        "# The embedder in float32 and in int8",
+        "# The embedder in float32 and int8, in PyTorch and ONNX Runtime",
         "",
         f"Measured {report['date']} at {report['commit']} on {report['machine']} by `scripts/embedder_report.py`: "
-        f'e5-small (the offline default) as it is and with its linear layers in int8 (`embed.quantize = "int8"`). '
-        f"Speed over the {report['passages']} chunks of the shipped corpus, the two alternating {ROUNDS} times "
-        "(medians); 95% bootstrap intervals in brackets.",
+        'e5-small (the offline default) as it is and with its weights in int8 (`embed.quantize = "int8"`), run '
+        'by PyTorch or by ONNX Runtime (`embed.backend = "onnx"`). Speed over the '
+        f"{report['passages']} chunks of the shipped corpus, the models alternating {ROUNDS} times (medians); "
+        "95% bootstrap intervals in brackets.",
         "",
-        "| model | passages/s | query p50 |",
-        "|---|---|---|",
+        "| model | passages/s | against float32 | query p50 | largest move of MRR@10 or hit@5 |",
+        "|---|---|---|---|---|",
     ]
-    for name, f in report["speed"].items():
-        lines.append(f"| {name} | {f['passages_per_s']} | {f['query_p50_ms']} ms |")
-    ratio = report["speed"]["int8"]["passages_per_s"] / report["speed"]["float32"]["passages_per_s"]
-    lines += ["", f"int8 embeds **{ratio:.2f}x** the passages a second of float32 in this run.", ""]
-    lines += [
-        "| group | questions | stage | float32 MRR@10 | int8 MRR@10 | float32 hit@5 | int8 hit@5 |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    for name, f in speed.items():
+        ratio = f["passages_per_s"] / speed["float32"]["passages_per_s"]
+        moved = f"{largest_change(report, name):.3f}" if name != "float32" else "-"
+        lines.append(f"| {name} | {f['passages_per_s']} | {ratio:.2f}x | {f['query_p50_ms']} ms | {moved} |")
 
     def ci(f: dict, k: str) -> str:
         low, high = f[f"{k}_ci"]
         return f"{f[k]:.3f} ({low:.2f}-{high:.2f})"
 
-    for group, f32 in report["retrieval"]["float32"].items():
-        i8 = report["retrieval"]["int8"][group]
-        for stage in ("dense", "fused"):
-            a, b = f32[stage], i8[stage]
-            lines.append(
-                f"| {group} | {f32['n']} | {stage} | {ci(a, 'mrr@10')} | {ci(b, 'mrr@10')} | {ci(a, 'hit@5')} | "
-                f"{ci(b, 'hit@5')} |"
-            )
+    for metric in ("mrr@10", "hit@5"):
+        lines += ["", f"{metric.upper().replace('HIT', 'hit')} of the shipped corpus indexed by each model:", ""]
+        lines += [f"| group | questions | stage | {' | '.join(retrieval)} |", "|---|---|---|" + "---|" * len(retrieval)]
+        for group, f32 in retrieval["float32"].items():
+            for stage in ("dense", "fused"):
+                cells = " | ".join(ci(retrieval[name][group][stage], metric) for name in retrieval)
+                lines.append(f"| {group} | {f32['n']} | {stage} | {cells} |")
     lines += ["", "The injection head, trained on float32 vectors, reading each model's vectors:", ""]
     lines += ["| model | hostile tuning passages found | hard benign tuning passages flagged |", "|---|---|---|"]
     for name, f in report["injection"].items():
@@ -132,9 +141,10 @@ def render(report: dict) -> str:
 def main() -> int:
     config = load_config(None)
     documents, _ = load_corpus([Path(p) for p in config.corpus.paths])
+    models = {"float32": ("torch", ""), "int8": ("torch", "int8"), "onnx": ("onnx", ""), "onnx int8": ("onnx", "int8")}
     embedders = {
-        "float32": SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="")),
-        "int8": SentenceTransformerEmbedder(dataclasses.replace(config.embed, quantize="int8")),
+        name: SentenceTransformerEmbedder(dataclasses.replace(config.embed, backend=backend, quantize=quantize))
+        for name, (backend, quantize) in models.items()
     }
     report: dict = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": machine()}
     report["retrieval"], report["injection"] = {}, {}

@@ -1,5 +1,7 @@
-"""The one embedding code path, proven on a tiny random-weight Qwen3 model built here (no hub needed)."""
+"""The one embedding code path, proven on tiny random-weight Qwen3 and BERT models built here (no hub needed)."""
 
+import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,6 +12,7 @@ import pytest
 from rag.config import Config, EmbedConfig
 from rag.embed import SentenceTransformerEmbedder
 from rag.errors import ConfigError, ModelFileError
+from rag.weights import sha256_file
 from tests.conftest import save_tiny_embedder
 
 QWEN_PROMPT = "Instruct: Given a question, retrieve passages that answer it\nQuery:"
@@ -65,3 +68,88 @@ def test_int8_gives_its_own_vectors_of_the_same_model_under_its_own_id(tiny_qwen
     assert int8.id == plain.id + "|int8"  # an index built by one is refused by the other
     with pytest.raises(ConfigError, match="embed.quantize"):
         replace(Config(), embed=EmbedConfig(quantize="int4")).validate()
+
+
+def save_tiny_bert(root: Path, words: list[str]) -> Path:
+    """Saves a 2-layer random-weight BERT with mean pooling (an encoder like e5) as a sentence-transformers folder."""
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordLevel
+
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", *words])}
+    backend = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+    )
+    transformers.BertModel(config, add_pooling_layer=False).save_pretrained(root / "hf")
+    tokenizer.save_pretrained(root / "hf")
+    transformer = models.Transformer(str(root / "hf"))
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
+    return root / "st"
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> Path:
+    words = "passage : query video generation model a question about digests 视 频 生 成"
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), words.split())
+
+
+TEXTS = ["video generation model", "视 频 生 成 model", "a question about digests video video video video"]
+
+
+def test_onnx_float32_gives_torchs_vectors_under_the_same_id(tiny_bert, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path))
+    torch_ = SentenceTransformerEmbedder(EmbedConfig(model=str(tiny_bert)))
+    onnx = SentenceTransformerEmbedder(replace(torch_.config, backend="onnx"))
+    np.testing.assert_allclose(onnx.embed_passages(TEXTS), torch_.embed_passages(TEXTS), atol=1e-5)
+    np.testing.assert_allclose(onnx.embed_queries(TEXTS[:1]), torch_.embed_queries(TEXTS[:1]), atol=1e-5)
+    assert onnx.embed_passages([]).shape == (0, 32)
+    assert onnx.id == torch_.id  # the same vectors: an index built by one is searched by the other
+    assert "exporting the embedder to ONNX (float32" in capsys.readouterr().err
+    # The export is kept with its hashes and reused, not exported again.
+    (marker,) = tmp_path.glob("onnx/*/model.onnx.json")
+    assert json.loads(marker.read_text())["sha256"] == sha256_file(marker.with_suffix(""))
+    SentenceTransformerEmbedder(onnx.config).embed_passages(TEXTS)
+    assert "exporting" not in capsys.readouterr().err
+
+
+def test_onnx_int8_is_its_own_model_and_a_damaged_export_is_made_again(tiny_bert, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path))
+    plain = SentenceTransformerEmbedder(EmbedConfig(model=str(tiny_bert), backend="onnx"))
+    int8 = SentenceTransformerEmbedder(replace(plain.config, quantize="int8"))
+    a, b = plain.embed_passages(TEXTS), int8.embed_passages(TEXTS)
+    assert not np.array_equal(a, b) and np.all(np.sum(a * b, axis=1) > 0.9)
+    assert int8.id == plain.id + "|onnx-int8"  # not torch's int8 ("|int8"): other vectors
+    (exported,) = tmp_path.glob("onnx/*/model_int8.onnx")
+    with open(exported, "ab") as f:
+        f.write(b"damage")
+    capsys.readouterr()
+    np.testing.assert_allclose(SentenceTransformerEmbedder(int8.config).embed_passages(TEXTS), b, atol=1e-6)
+    assert "exporting the embedder to ONNX (int8" in capsys.readouterr().err
+
+
+def test_onnx_backend_errors_say_what_to_do(tiny_qwen3, monkeypatch):
+    with pytest.raises(ConfigError, match="embed.backend must be torch or onnx"):
+        replace(Config(), embed=EmbedConfig(backend="tensorflow")).validate()
+    qwen = SentenceTransformerEmbedder(EmbedConfig(model=str(tiny_qwen3), backend="onnx"))
+    with pytest.raises(ConfigError, match="exports BERT-style encoders .* this model is a 'qwen3': set embed.backend"):
+        qwen.embed_passages(["x"])
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # not installed
+    with pytest.raises(ConfigError, match=r"needs ONNX Runtime: pip install 'digest-rag\[onnx\]'"):
+        SentenceTransformerEmbedder(qwen.config).embed_passages(["x"])
+
+
+@pytest.mark.slow
+def test_the_default_e5_in_onnx_runtime(real_embedder):
+    texts = ["passage about video generation", "视频生成的论文有哪些？", "Qwen3 embeddings in the weekly report"]
+    onnx = SentenceTransformerEmbedder(replace(real_embedder.config, backend="onnx"))
+    np.testing.assert_allclose(onnx.embed_passages(texts), real_embedder.embed_passages(texts), atol=1e-5)
+    int8 = SentenceTransformerEmbedder(replace(onnx.config, quantize="int8"))
+    assert np.all(np.sum(int8.embed_queries(texts) * onnx.embed_queries(texts), axis=1) > 0.98)

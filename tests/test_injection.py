@@ -81,6 +81,7 @@ def test_the_head_applies_only_to_the_embedder_it_was_trained_for(tmp_path):
     assert Head.load("hashing-64", path) is not None
     assert Head.load("another-embedder", path) is None
     assert Head.load("hashing-64|int8", path) is not None  # the same model in int8 (embed.quantize)
+    assert Head.load("hashing-64|onnx-int8", path) is not None  # ... in ONNX Runtime
     assert Head.load("hashing-64", tmp_path / "missing.json") is None
 
 
