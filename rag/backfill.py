@@ -53,6 +53,12 @@ class _Spread:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.local.embed_queries(texts)
 
+    def _export_here(self) -> None:
+        """Loads the local embedder if it runs in ONNX Runtime: a first export is then made once, here, and
+        not by every worker of this machine at the same time."""
+        if self.local.config.backend == "onnx":
+            self.local.embed_passages([])
+
 
 class ProcessEmbedder(_Spread):
     """Passages embedded by `workers` local processes, each holding the model."""
@@ -69,6 +75,7 @@ class ProcessEmbedder(_Spread):
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return self.local.embed_passages(texts)
+        self._export_here()
         parts = [list(part) for part in np.array_split(np.array(texts, dtype=object), self.workers) if len(part)]
         try:
             return np.concatenate(list(self._pool.map(_embed_in_worker, parts)))
@@ -145,6 +152,7 @@ class RayEmbedder(_Spread):
 
         if not texts:
             return self.local.embed_passages(texts)
+        self._export_here()
         self._start()
         batch = 64
         # By length, so a batch pads little; the row numbers put the vectors back in order.
@@ -189,8 +197,6 @@ def spread(embedder: SentenceTransformerEmbedder, workers: int = 1, ray: bool = 
     if not ray and workers == 1:
         yield embedder
         return
-    if embedder.config.backend == "onnx":
-        embedder.embed_passages([])  # loads it: a first ONNX export is made here once, not by each local worker
     spread = RayEmbedder(embedder, workers) if ray else ProcessEmbedder(embedder, workers)
     try:
         yield spread

@@ -203,6 +203,31 @@ def save_tiny_embedder(root: Path, words: list[str]) -> Path:
     return root / "st"
 
 
+def save_tiny_bert(root: Path, words: list[str]) -> Path:
+    """Saves a 2-layer random-weight BERT with mean pooling (an encoder like e5) as a sentence-transformers folder."""
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordLevel
+
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", *words])}
+    backend = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+    )
+    transformers.BertModel(config, add_pooling_layer=False).save_pretrained(root / "hf")
+    tokenizer.save_pretrained(root / "hf")
+    transformer = models.Transformer(str(root / "hf"))
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
+    return root / "st"
+
+
 def save_tiny_qwen3(root: Path, tokens: list[str], model_class: str, **tokenizer_kwargs) -> Path:
     """Saves a 2-layer random-weight Qwen3 model (`Qwen3Model` or `Qwen3ForCausalLM`) with a word-level
     tokenizer over `tokens` to `root`, so the real loading code runs with no hub."""

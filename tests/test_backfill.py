@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import run_cli, save_tiny_bert
 
 from rag import backfill, store
 from rag.build import update_index
@@ -67,3 +67,14 @@ def test_an_error_in_a_ray_worker_is_one_line_naming_it(monkeypatch):
         pytest.raises(RagError, match=r"^the Ray embedding job failed: cannot load embedder model id '/nonexistent/"),
     ):
         embedder.embed_passages(["a passage"])
+
+
+def test_workers_run_the_onnx_export_made_once_before_them(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # the spawned workers read it too
+    model = save_tiny_bert(tmp_path / "bert", "passage : video generation model 视 频".split())
+    local = SentenceTransformerEmbedder(EmbedConfig(model=str(model), backend="onnx", quantize="int8"))
+    texts = ["video generation model", "视 频 model", "generation"] * 3
+    with backfill.spread(local, workers=2) as embedder:
+        vectors = embedder.embed_passages(texts)
+    np.testing.assert_allclose(vectors, local.embed_passages(texts), atol=1e-5)
+    assert capfd.readouterr().err.count("exporting the embedder to ONNX") == 2  # float32, then int8: by the driver

@@ -13,7 +13,7 @@ from rag.config import Config, EmbedConfig
 from rag.embed import SentenceTransformerEmbedder
 from rag.errors import ConfigError, ModelFileError
 from rag.weights import sha256_file
-from tests.conftest import save_tiny_embedder
+from tests.conftest import save_tiny_bert, save_tiny_embedder
 
 QWEN_PROMPT = "Instruct: Given a question, retrieve passages that answer it\nQuery:"
 
@@ -68,31 +68,6 @@ def test_int8_gives_its_own_vectors_of_the_same_model_under_its_own_id(tiny_qwen
     assert int8.id == plain.id + "|int8"  # an index built by one is refused by the other
     with pytest.raises(ConfigError, match="embed.quantize"):
         replace(Config(), embed=EmbedConfig(quantize="int4")).validate()
-
-
-def save_tiny_bert(root: Path, words: list[str]) -> Path:
-    """Saves a 2-layer random-weight BERT with mean pooling (an encoder like e5) as a sentence-transformers folder."""
-    import torch
-    import transformers
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer import modules as models
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers.models import WordLevel
-
-    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", *words])}
-    backend = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
-    )
-    transformers.BertModel(config, add_pooling_layer=False).save_pretrained(root / "hf")
-    tokenizer.save_pretrained(root / "hf")
-    transformer = models.Transformer(str(root / "hf"))
-    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
-    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
-    return root / "st"
 
 
 @pytest.fixture(scope="module")
