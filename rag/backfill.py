@@ -11,12 +11,14 @@ import logging
 import os
 import re
 import secrets
+import socket
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -136,6 +138,7 @@ class RayEmbedder(_Spread):
                 _node_ip_address="127.0.0.1",
             )
         else:
+            _check_reachable(self.address)
             try:
                 ray.init(self.address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
             except (ConnectionError, ValueError) as e:
@@ -186,6 +189,25 @@ class RayEmbedder(_Spread):
 
         if self._started:
             ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Raises a one-line RagError when nothing answers at a `host:port` or `ray://host:port` address: Ray
+    itself would retry for minutes. Other forms ("auto") are left to Ray, which fails at once."""
+    parsed = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:  # a port that is not a number
+        host, port = None, None
+    if not host or not port:
+        return
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as e:
+        raise RagError(
+            f"cannot reach Ray at RAY_ADDRESS={address}: nothing answers at {host}:{port} ({e}); check the "
+            "address and that the cluster is up"
+        ) from None
 
 
 @contextmanager

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import run_cli, save_tiny_bert
+from conftest import free_port, run_cli, save_tiny_bert
 
 from rag import backfill, store
 from rag.build import update_index
@@ -32,6 +32,17 @@ def test_a_ray_address_with_no_cluster_behind_it_is_one_line(monkeypatch):
     with (
         backfill.spread(SentenceTransformerEmbedder(EmbedConfig()), 2, ray=True) as embedder,
         pytest.raises(RagError, match="cannot reach Ray at RAY_ADDRESS=auto"),
+    ):
+        embedder.embed_passages(["a passage"])
+
+
+@pytest.mark.parametrize("form", ["ray://127.0.0.1:{}", "127.0.0.1:{}"])
+def test_a_ray_address_where_nothing_listens_is_one_line_at_once(monkeypatch, form):
+    address = form.format(free_port())
+    monkeypatch.setenv("RAY_ADDRESS", address)  # Ray itself would retry for minutes
+    with (
+        backfill.spread(SentenceTransformerEmbedder(EmbedConfig()), 2, ray=True) as embedder,
+        pytest.raises(RagError, match=f"cannot reach Ray at RAY_ADDRESS={address}: nothing answers at 127.0.0.1"),
     ):
         embedder.embed_passages(["a passage"])
 
