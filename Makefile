@@ -27,8 +27,8 @@ reliability: setup
 	.venv/bin/python scripts/load_test.py --users 20 --seconds 120 --json docs/load.json
 
 # The benchmark (docs/benchmark.md): shipped corpus and synthetic 1k/10k/100k chunks beside LangChain's FAISS
-# pipeline; float32 vs int8 and --workers/--ray builds; HNSW recall on ~11k real e5 vectors (about 25 minutes
-# on 2 idle cores the first time; the recall vectors are kept in index/ for the next run).
+# pipeline; the embedder in float32 and int8 (PyTorch, ONNX Runtime) and --workers/--ray builds; HNSW recall on
+# ~11k real e5 vectors (about 30 minutes on 2 idle cores the first time; the recall vectors are kept in index/).
 bench: setup
 	.venv/bin/python bench/bench.py --json docs/bench.json --plot docs/bench.png
 	.venv/bin/python bench/scale_out.py
