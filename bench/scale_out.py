@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime
 import json
 import os
@@ -29,12 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from answer_report import RESULTS, commit, machine, write_block, write_results  # noqa: E402
-from embedder_report import speed  # noqa: E402
+from embedder_report import make_embedders, speed  # noqa: E402
 
 from rag import backfill, store  # noqa: E402
 from rag.chunk import chunk_document  # noqa: E402
 from rag.config import load_config  # noqa: E402
-from rag.embed import SentenceTransformerEmbedder  # noqa: E402
 from rag.load import load_corpus  # noqa: E402
 
 BUILDS = {"plain": [], "--workers 2": ["--workers", "2"], "--ray --workers 2": ["--ray", "--workers", "2"]}
@@ -134,14 +132,10 @@ def measure() -> dict:
     texts = [c.embed_text for d in documents for c in chunk_document(d, config.chunk)]  # what an index embeds
     report: dict = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": machine()}
     report["passages"] = len(texts)
-    models = {"float32": ("torch", ""), "int8": ("torch", "int8"), "onnx int8": ("onnx", "int8")}
-    embedders: dict = {
-        name: SentenceTransformerEmbedder(dataclasses.replace(config.embed, backend=backend, quantize=quantize))
-        for name, (backend, quantize) in models.items()
-    }
+    embedders: dict = make_embedders(config.embed, ["float32", "int8", "onnx int8"])
     print("passages/s", file=sys.stderr)
     with contextlib.ExitStack() as pools:
-        for name in models:
+        for name in list(embedders):
             embedders[f"{name}, 2 processes"] = pools.enter_context(backfill.spread(embedders[name], workers=2))
         report["passages_per_s"] = passages_per_s(embedders, texts)
     print("builds", file=sys.stderr)

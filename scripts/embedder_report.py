@@ -27,7 +27,7 @@ from rerank_report import GROUPS
 from rag import injection, store
 from rag.build import update_index
 from rag.chunk import chunk_document
-from rag.config import load_config
+from rag.config import EmbedConfig, load_config
 from rag.embed import SentenceTransformerEmbedder
 from rag.evaluate import read_questions, relevant_counts, score_rankings
 from rag.load import load_corpus
@@ -35,6 +35,20 @@ from rag.search import Retriever
 
 ROUNDS = 3
 QUERIES = ["这期日报里哪些论文做视频生成？", "What does the weekly report say about Qwen3 embeddings?"] * 5
+
+
+# The models compared, as the `embed` settings each changes.
+MODELS = {
+    "float32": {"backend": "torch", "quantize": ""},
+    "int8": {"backend": "torch", "quantize": "int8"},
+    "onnx": {"backend": "onnx", "quantize": ""},
+    "onnx int8": {"backend": "onnx", "quantize": "int8"},
+}
+
+
+def make_embedders(config: EmbedConfig, names: list[str]) -> dict[str, SentenceTransformerEmbedder]:
+    """The configured embedder as each of `names` (keys of MODELS) runs it."""
+    return {name: SentenceTransformerEmbedder(dataclasses.replace(config, **MODELS[name])) for name in names}
 
 
 def speed(embedders: dict[str, SentenceTransformerEmbedder], texts: list[str]) -> dict:
@@ -141,11 +155,7 @@ def render(report: dict) -> str:
 def main() -> int:
     config = load_config(None)
     documents, _ = load_corpus([Path(p) for p in config.corpus.paths])
-    models = {"float32": ("torch", ""), "int8": ("torch", "int8"), "onnx": ("onnx", ""), "onnx int8": ("onnx", "int8")}
-    embedders = {
-        name: SentenceTransformerEmbedder(dataclasses.replace(config.embed, backend=backend, quantize=quantize))
-        for name, (backend, quantize) in models.items()
-    }
+    embedders = make_embedders(config.embed, list(MODELS))
     report: dict = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": machine()}
     report["retrieval"], report["injection"] = {}, {}
     for name, embedder in embedders.items():

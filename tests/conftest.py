@@ -186,9 +186,6 @@ def save_tiny_chat_lm(root: Path, words: list[str], chat_template: str | None = 
 
 def save_tiny_embedder(root: Path, words: list[str]) -> Path:
     """Saves a tiny random Qwen3 embedder (last-token pooling, normalized) as a sentence-transformers folder."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer import modules as models
-
     save_tiny_qwen3(
         root / "hf",
         ["<|endoftext|>", "<unk>", *words],
@@ -197,35 +194,45 @@ def save_tiny_embedder(root: Path, words: list[str]) -> Path:
         pad_token="<|endoftext|>",
         padding_side="left",
     )
-    transformer = models.Transformer(str(root / "hf"))
-    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
-    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
-    return root / "st"
+    return save_sentence_transformer(root / "hf", root / "st", pooling_mode="lasttoken")
 
 
 def save_tiny_bert(root: Path, words: list[str]) -> Path:
     """Saves a 2-layer random-weight BERT with mean pooling (an encoder like e5) as a sentence-transformers folder."""
     import torch
     import transformers
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer import modules as models
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers.models import WordLevel
 
-    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", *words])}
-    backend = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+    tokens = ["[PAD]", "[UNK]", *words]
+    tokenizer = word_tokenizer(tokens, unk_token="[UNK]", pad_token="[PAD]")
     torch.manual_seed(0)
     config = transformers.BertConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+        vocab_size=len(tokens), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
     )
     transformers.BertModel(config, add_pooling_layer=False).save_pretrained(root / "hf")
     tokenizer.save_pretrained(root / "hf")
-    transformer = models.Transformer(str(root / "hf"))
-    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
-    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(root / "st"))
-    return root / "st"
+    return save_sentence_transformer(root / "hf", root / "st", pooling_mode="mean")
+
+
+def save_sentence_transformer(hf_folder: Path, target: Path, pooling_mode: str) -> Path:
+    """Saves the Hugging Face model in `hf_folder`, pooled and normalized, as a sentence-transformers folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
+
+    transformer = models.Transformer(str(hf_folder))
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling_mode)
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(target))
+    return target
+
+
+def word_tokenizer(tokens: list[str], unk_token: str, **tokenizer_kwargs):
+    """A fast tokenizer that splits on whitespace and punctuation and knows exactly `tokens`."""
+    import transformers
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordLevel
+
+    backend = Tokenizer(WordLevel({token: i for i, token in enumerate(tokens)}, unk_token=unk_token))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token=unk_token, **tokenizer_kwargs)
 
 
 def save_tiny_qwen3(root: Path, tokens: list[str], model_class: str, **tokenizer_kwargs) -> Path:
@@ -233,16 +240,11 @@ def save_tiny_qwen3(root: Path, tokens: list[str], model_class: str, **tokenizer
     tokenizer over `tokens` to `root`, so the real loading code runs with no hub."""
     import torch
     import transformers
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers.models import WordLevel
 
-    vocab = {token: i for i, token in enumerate(tokens)}
-    backend = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", **tokenizer_kwargs)
+    tokenizer = word_tokenizer(tokens, unk_token="<unk>", **tokenizer_kwargs)
     torch.manual_seed(0)
     config = transformers.Qwen3Config(
-        vocab_size=len(vocab),
+        vocab_size=len(tokens),
         hidden_size=32,
         intermediate_size=64,
         num_hidden_layers=2,
